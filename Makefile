@@ -1,0 +1,34 @@
+# The README's two commands: `make demo` and `make test`. Both build .venv from nothing but python3.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Constraints reach pip's isolated build environments too, so no CUDA torch sneaks in through a source build.
+export PIP_CONSTRAINT := $(CURDIR)/constraints-cpu.txt
+export DS_BUILD_OPS := 0
+export TORCH_EXTENSIONS_DIR ?= $(HOME)/.cache/torch_extensions
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test test-full install clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml constraints-cpu.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Pretrain a small ALBERT on the embedded corpus of CPython's own documentation (CPU, no download).
+demo: $(VENV)/.installed
+	$(PY) launch/pretrain.py
+
+# The whole suite; slow end-to-end tests run in their reduced form (ALBA_TEST_BUDGET=ci).
+test: $(VENV)/.installed
+	ALBA_TEST_BUDGET=ci WANDB_MODE=offline $(PY) -m pytest -q -rs
+
+# The same with the slow tests at their full budgets.
+test-full: $(VENV)/.installed
+	ALBA_TEST_BUDGET=full WANDB_MODE=offline $(PY) -m pytest -q -rs
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,81 @@
+"""Glue between python-fire and the typed configs: a fire command whose flags are a dataclass's fields, whose
+`--help` lists every option with its default, and whose bad input ends in one line on stderr and exit status 2."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import sys
+import textwrap
+from typing import Callable
+
+from data_pipeline import DataError
+from modeling import ConfigError as ModelConfigError
+from pretrain.config import ConfigError
+from pretrain.engine import TrainingError
+
+USER_ERRORS = (ConfigError, ModelConfigError, DataError, TrainingError)
+# Flags that launchers (deepspeed, torch.distributed.launch) append on their own.
+LAUNCHER_FLAGS = ("local_rank", "local-rank")
+
+
+def help_text(title: str, config_cls, extra: dict[str, str] | None = None) -> str:
+    lines = [title, "", "Options (--name=value; a JSON/YAML --config file sets the same keys):"]
+    group = None
+    for f in dataclasses.fields(config_cls):
+        if f.metadata.get("group") != group:
+            group = f.metadata.get("group")
+            lines.append(f"  [{group}]")
+        default = f.default if f.default is not dataclasses.MISSING else None
+        lines.append(f"  --{f.name}={default!r}")
+        lines += textwrap.wrap(f.metadata.get("help", ""), 100, initial_indent=" " * 6, subsequent_indent=" " * 6)
+    for name, text in (extra or {}).items():
+        lines.append(f"  --{name}")
+        lines += textwrap.wrap(text, 100, initial_indent=" " * 6, subsequent_indent=" " * 6)
+    return "\n".join(lines)
+
+
+def fail(message: str) -> None:
+    print(f"alba: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def config_command(name: str, title: str, config_cls, run: Callable) -> Callable:
+    """A fire-callable `name(**flags)` that builds `config_cls` from `--config` and the flags, then calls `run`."""
+    extra = {"config": "JSON or YAML file of options; flags given on the command line win (default: none)"}
+
+    def command(**flags):
+        for flag in LAUNCHER_FLAGS:
+            flags.pop(flag, None)
+        if flags.pop("help", False) or flags.pop("h", False):
+            print(help_text(title, config_cls, extra))
+            return None
+        try:
+            cfg = config_cls.build(flags.pop("config", None), **flags)
+            run(cfg)
+        except USER_ERRORS as e:
+            fail(str(e))
+        except KeyboardInterrupt:
+            fail("interrupted")
+        return None
+
+    params = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default)
+              for f in dataclasses.fields(config_cls)]
+    params.append(inspect.Parameter("flags", inspect.Parameter.VAR_KEYWORD))
+    command.__signature__ = inspect.Signature(params)
+    command.__name__ = name
+    command.__doc__ = help_text(title, config_cls, extra)
+    return command
+
+
+def guarded(fn: Callable) -> Callable:
+    """Wrap a plain fire function so user errors become one line and exit status 2."""
+    def wrapper(*args, **kwargs):
+        for flag in LAUNCHER_FLAGS:
+            kwargs.pop(flag, None)
+        try:
+            return fn(*args, **kwargs)
+        except USER_ERRORS as e:
+            fail(str(e))
+    wrapper.__signature__ = inspect.signature(fn)
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    return wrapper

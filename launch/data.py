@@ -1,0 +1,90 @@
+"""Data commands: `python launch/data.py corpus|tokenizer|inspect …` or `alba data …`."""
+if __name__ == "__main__":
+    import _bootstrap  # noqa: F401
+
+from pathlib import Path
+
+from launch.command import guarded
+from pretrain.config import ConfigError
+
+
+def corpus(source: str = "embedded", out: str = "corpus.txt", encoding_errors: str = "strict",
+           overwrite: bool = False):
+    """Write a corpus in the reference format (one sentence per line, a blank line between documents).
+
+    Args:
+        source: 'embedded', 'synthetic', or a text file, directory or glob (default 'embedded')
+        out: the file to write (default 'corpus.txt')
+        encoding_errors: 'strict' or 'skip' for non-UTF-8 input lines (default 'strict')
+        overwrite: replace `out` if it exists (default False)
+    """
+    from data_pipeline import load_corpus
+    target = Path(out)
+    if target.exists() and not overwrite:
+        raise ConfigError(f"{target} exists; pass --overwrite to replace it")
+    docs = load_corpus(source, encoding_errors=encoding_errors)
+    tmp = target.with_name(target.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n\n".join("\n".join(doc) for doc in docs) + "\n")
+    tmp.replace(target)
+    print(f"wrote {len(docs)} documents, {sum(len(d) for d in docs)} sentences to {target}")
+
+
+def tokenizer(source: str = "embedded", out: str = "tokenizer", kind: str = "wordpiece", vocab_size: int = 2048,
+              lowercase: bool = True):
+    """Train a tokenizer on a corpus and save it as a directory that `transformers` loads.
+
+    Args:
+        source: 'embedded', 'synthetic', or a text file, directory or glob (default 'embedded')
+        out: the directory to write (default 'tokenizer')
+        kind: 'wordpiece' (BERT) or 'unigram' (ALBERT/SentencePiece style) (default 'wordpiece')
+        vocab_size: vocabulary size (default 2048)
+        lowercase: lower-case text first (default True)
+    """
+    from data_pipeline import load_corpus, save_tokenizer, train_tokenizer
+    docs = load_corpus(source)
+    tok = train_tokenizer(docs, vocab_size=vocab_size, kind=kind, lowercase=lowercase)
+    save_tokenizer(tok, Path(out))
+    print(f"saved a {kind} tokenizer of {tok.get_vocab_size()} tokens to {out}")
+
+
+def inspect(source: str = "synthetic", tokenizer_path: str = "", task: str = "sop", max_seq_length: int = 64,
+            count: int = 3, seed: int = 0, masking: str = "token"):
+    """Print decoded training pairs with their masks and labels, as the model will see them.
+
+    Args:
+        source: 'embedded', 'synthetic', or a text file, directory or glob (default 'synthetic')
+        tokenizer_path: a tokenizer directory; empty trains a small WordPiece one on the corpus (default '')
+        task: 'sop', 'nsp' or 'none' (default 'sop')
+        max_seq_length: tokens per example (default 64)
+        count: how many examples (default 3)
+        seed: seed of pairing and masking (default 0)
+        masking: 'token' or 'wwm' (default 'token')
+    """
+    from data_pipeline import (PretrainingCollator, PretrainingDataset, SpecialTokens, create_instances,
+                               load_corpus, load_tokenizer, tokenize_corpus, train_tokenizer)
+    from pretrain.pretraining import continuation_ids
+    docs = load_corpus(source, progress=False)
+    tok = load_tokenizer(Path(tokenizer_path)) if tokenizer_path else train_tokenizer(docs, vocab_size=1024,
+                                                                                      progress=False)
+    ids = tokenize_corpus(tok, docs, progress=False)
+    instances = create_instances(ids, max_seq_length=max_seq_length, task=task, seed=seed)[:count]
+    collate = PretrainingCollator(SpecialTokens.from_tokenizer(tok), tok.get_vocab_size(), masking=masking,
+                                  seed=seed, continuation_ids=continuation_ids(tok))
+    batch = collate([PretrainingDataset(instances)[i] for i in range(len(instances))])
+    for row in range(len(instances)):
+        n = int(batch["attention_mask"][row].sum())
+        shown = []
+        for pos in range(n):
+            token = tok.id_to_token(int(batch["input_ids"][row, pos]))
+            label = int(batch["mlm_labels"][row, pos])
+            shown.append(f"{token}<{tok.id_to_token(label)}>" if label != -100 else token)
+        print(f"--- example {row}: {task} label {int(batch['sentence_labels'][row])}")
+        print(" ".join(shown))
+
+
+data_commands = {"corpus": guarded(corpus), "tokenizer": guarded(tokenizer), "inspect": guarded(inspect)}
+
+if __name__ == "__main__":
+    import fire
+    fire.Fire(data_commands, name="data")

@@ -1,0 +1,56 @@
+"""Checkpoints: safetensors weights + JSON state, optimizer/scheduler/RNG tensors loadable with weights_only=True.
+
+Each checkpoint is written under a temporary name and renamed, and `latest` is replaced atomically afterwards, so
+`latest` never names a partial checkpoint, even after `kill -9`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+LATEST = "latest"
+
+
+def _write_atomic(path: Path, text: str):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def save_checkpoint(root: Path, step: int, model, optimizer, scheduler, state: dict, keep: int = 2) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"step-{step:08d}"
+    tmp = root / f".tmp-step-{step:08d}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "torch_rng": torch.get_rng_state()}, tmp / "optimizer.pt")
+    (tmp / "trainer_state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    _write_atomic(root / LATEST, final.name)
+    for old in sorted(p for p in root.glob("step-*") if p.is_dir())[:-keep or None]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(root: Path) -> Path | None:
+    pointer = root / LATEST
+    if not pointer.is_file():
+        return None
+    path = root / pointer.read_text(encoding="utf-8").strip()
+    return path if path.is_dir() else None
+
+
+def load_checkpoint(path: Path, model, optimizer, scheduler) -> dict:
+    from safetensors.torch import load_model
+    load_model(model, path / "model.safetensors")  # handles the tied embedding/decoder weights
+    blob = torch.load(path / "optimizer.pt", weights_only=True)
+    optimizer.load_state_dict(blob["optimizer"])
+    scheduler.load_state_dict(blob["scheduler"])
+    torch.set_rng_state(blob["torch_rng"])
+    return json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))

@@ -1,0 +1,166 @@
+"""The run configuration: one typed dataclass, overridable from a JSON/YAML file and from command-line flags.
+
+Every field carries its help text, so `--help` and the error for an unknown key are generated from this one place.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A bad option or option value; the message is one line meant for the user."""
+
+
+def _opt(default, help: str, choices: tuple | None = None, group: str = ""):
+    return field(default=default, metadata={"help": help, "choices": choices, "group": group})
+
+
+@dataclass
+class RunConfig:
+    # -- data
+    corpus: str = _opt("embedded", "'embedded' (CPython's own documentation), 'synthetic' (rule-based toy corpus), "
+                       "or a text file, directory or glob (one sentence per line, blank line between documents)",
+                       group="data")
+    encoding_errors: str = _opt("strict", "on a non-UTF-8 line: 'strict' stops with the file and byte offset, "
+                                "'skip' drops the line and warns with a count", ("strict", "skip"), "data")
+    tokenizer: str = _opt("wordpiece", "'wordpiece' or 'unigram' to train one on the corpus, or the path of a "
+                          "tokenizer directory / tokenizer.json to reuse", group="data")
+    vocab_size: int = _opt(2048, "vocabulary size of a trained tokenizer (small: the vocabulary projection "
+                           "dominates CPU time)", group="data")
+    lowercase: bool = _opt(True, "lower-case text before tokenizing (trained tokenizers only)", group="data")
+    max_seq_length: int = _opt(128, "tokens per example, [CLS] and [SEP]s included", group="data")
+    short_seq_prob: float = _opt(0.1, "probability of a shorter random target length (reference algorithm)",
+                                 group="data")
+    sentence_task: str = _opt("sop", "sentence-pair objective: 'sop' (ALBERT order), 'nsp' (BERT next "
+                              "sentence) or 'none'", ("sop", "nsp", "none"), "data")
+    masking: str = _opt("token", "MLM masking: 'token' or 'wwm' (whole word)", ("token", "wwm"), "data")
+    mask_prob: float = _opt(0.15, "fraction of tokens chosen for MLM", group="data")
+    max_predictions: int = _opt(20, "at most this many MLM positions per example", group="data")
+    eval_fraction: float = _opt(0.05, "fraction of documents held out for evaluation", group="data")
+    # -- model
+    model: str = _opt("albert-demo", "model preset (see modeling.PRESETS)", group="model")
+    model_overrides: dict = _opt(None, "preset fields to override, e.g. --model_overrides='{\"hidden_size\": 128}'",
+                                 group="model")
+    # -- training
+    optimizer: str = _opt("lamb", "'lamb' or 'adamw'", ("lamb", "adamw"), "train")
+    lr: float = _opt(5e-3, "peak learning rate", group="train")
+    warmup: float = _opt(0.1, "warmup: a step count (>= 1) or a fraction of max_steps (< 1)", group="train")
+    schedule: str = _opt("linear", "after warmup: 'linear' decay to 0 at max_steps, or 'constant'",
+                         ("linear", "constant"), "train")
+    weight_decay: float = _opt(0.01, "decoupled weight decay (not applied to LayerNorm and biases)", group="train")
+    adam_eps: float = _opt(1e-6, "epsilon of Adam/LAMB (outside the square root)", group="train")
+    grad_clip: float = _opt(1.0, "global gradient-norm clip; 0 disables", group="train")
+    batch_size: int = _opt(64, "examples per optimizer step, summed over all processes", group="train")
+    max_steps: int = _opt(1200, "optimizer steps to train", group="train")
+    max_minutes: float = _opt(0.0, "stop training after this many minutes (0: no limit)", group="train")
+    seed: int = _opt(0, "seed of data order, masking and initialisation", group="train")
+    precision: str = _opt("fp32", "'fp32', 'bf16' or 'fp16'", ("fp32", "bf16", "fp16"), "train")
+    # -- run
+    output_dir: str = _opt("", "where checkpoints, logs and the final model go (default: runs/pretrain-<time>)",
+                           group="run")
+    overwrite: bool = _opt(False, "replace a run already in output_dir", group="run")
+    resume: bool = _opt(False, "continue the run in output_dir from its latest checkpoint", group="run")
+    log_every: int = _opt(20, "steps between metric logs", group="run")
+    eval_every: int = _opt(0, "steps between evaluations during training (0: only at the end)", group="run")
+    save_every: int = _opt(200, "steps between checkpoints (0: only at the end)", group="run")
+    keep_checkpoints: int = _opt(2, "how many recent checkpoints to keep", group="run")
+    wandb: str = _opt("auto", "Weights & Biases: 'auto' (online with an API key, else offline), 'online', "
+                      "'offline' or 'disabled'", ("auto", "online", "offline", "disabled"), "run")
+    wandb_project: str = _opt("alba", "W&B project name", group="run")
+    progress: bool = _opt(True, "show progress bars", group="run")
+
+    def __post_init__(self):
+        self.model_overrides = dict(self.model_overrides or {})
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise ConfigError(f"--{f.name}={getattr(self, f.name)!r} is not one of {', '.join(choices)}")
+        positive = ["vocab_size", "max_seq_length", "max_predictions", "batch_size", "max_steps", "log_every"]
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
+        for name in ["short_seq_prob", "eval_fraction"]:
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
+        if not 0 < self.mask_prob < 1:
+            raise ConfigError(f"--mask_prob must be in (0, 1), got {self.mask_prob}")
+        if self.lr <= 0 or self.warmup < 0 or self.weight_decay < 0 or self.grad_clip < 0:
+            raise ConfigError("--lr must be positive and --warmup, --weight_decay, --grad_clip non-negative")
+        if self.overwrite and self.resume:
+            raise ConfigError("--overwrite and --resume exclude each other")
+
+    @property
+    def warmup_steps(self) -> int:
+        return int(self.warmup * self.max_steps) if self.warmup < 1 else int(self.warmup)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def options(cls) -> list[dataclasses.Field]:
+        return list(dataclasses.fields(cls))
+
+    @classmethod
+    def build(cls, config_file: str | None = None, **overrides) -> "RunConfig":
+        """Defaults, then the file's keys, then the flags; unknown keys and ill-typed values are errors."""
+        values: dict[str, Any] = {}
+        if config_file:
+            values.update(_read_config_file(config_file))
+        values.update(overrides)
+        valid = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(valid))
+        if unknown:
+            raise ConfigError(f"unknown option{'s' if len(unknown) > 1 else ''} "
+                              f"{', '.join('--' + u for u in unknown)}; valid options: "
+                              f"{', '.join(sorted(valid))}")
+        typed = {k: _coerce(valid[k], v) for k, v in values.items()}
+        return cls(**typed)
+
+    def differences(self, other: "RunConfig", ignore=("overwrite", "resume", "progress", "output_dir",
+                                                      "max_minutes", "wandb")) -> list[str]:
+        a, b = self.to_dict(), other.to_dict()
+        return [k for k in a if k not in ignore and a[k] != b[k]]
+
+
+def _read_config_file(path: str) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file does not exist: {path}")
+    text = p.read_text(encoding="utf-8")
+    try:
+        if p.suffix in (".yaml", ".yml"):
+            import yaml
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as e:  # the parser's own message, kept on one line
+        raise ConfigError(f"cannot parse config file {path}: {' '.join(str(e).split())}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of option names to values")
+    return data
+
+
+def _coerce(f: dataclasses.Field, value):
+    """Accept what fire and JSON produce (1 for 1.0, 7 for '7') but refuse values of the wrong kind."""
+    kind = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict}[str(f.type)]
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+    elif kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    elif kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    elif kind is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    elif kind is str and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return os.fspath(str(value))
+    elif kind is dict and (value is None or isinstance(value, dict)):
+        return value
+    raise ConfigError(f"--{f.name} expects {kind.__name__}, got {value!r}")

@@ -1,0 +1,227 @@
+"""The pretraining job: corpus → tokenizer → NSP/SOP instances with dynamic masking → model → engine → held-out
+evaluation and a summary. Everything is decided by one RunConfig."""
+from __future__ import annotations
+
+import json
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from data_pipeline import (PretrainingCollator, PretrainingDataset, SpecialTokens, create_instances, load_corpus,
+                           load_tokenizer, save_tokenizer, tokenize_corpus, train_tokenizer)
+from modeling import AlbaForPreTraining, ModelConfig
+
+from .config import ConfigError, RunConfig
+from .engine import Engine, TrainState, make_accelerator, output_metrics, summarize
+from .checkpoint import load_checkpoint
+from .metrics import most_frequent_token, wilson_interval
+from .optim import build_optimizer, build_scheduler
+from .rundir import check_output_dir, default_output_dir, prepare_output_dir
+from .sampler import GlobalBatchSampler
+from .tracking import Tracker
+
+EVAL_BATCH = 128
+
+
+def split_documents(docs: list, eval_fraction: float, seed: int) -> tuple[list, list]:
+    """Hold out whole documents (so no evaluation pair shares text with training), chosen by a seeded shuffle."""
+    order = np.random.default_rng([seed, 7919]).permutation(len(docs))
+    n_eval = int(round(len(docs) * eval_fraction)) if eval_fraction else 0
+    if eval_fraction and (n_eval < 2 or len(docs) - n_eval < 2):
+        raise ConfigError(f"the corpus has {len(docs)} documents: too few to hold out --eval_fraction="
+                          f"{eval_fraction} and still train")
+    held = set(order[:n_eval].tolist())
+    return [d for i, d in enumerate(docs) if i not in held], [d for i, d in enumerate(docs) if i in held]
+
+
+def continuation_ids(tokenizer) -> set[int]:
+    """Ids that continue a word (WordPiece '##x', or Unigram pieces without the '▁' word-start mark)."""
+    vocab = tokenizer.get_vocab()
+    if any(t.startswith("##") for t in vocab):
+        return {i for t, i in vocab.items() if t.startswith("##")}
+    return {i for t, i in vocab.items() if not t.startswith("▁") and not (t.startswith("[") and t.endswith("]"))}
+
+
+def _build_tokenizer(cfg: RunConfig, train_docs, main: bool):
+    if cfg.tokenizer in ("wordpiece", "unigram"):
+        return train_tokenizer(train_docs, vocab_size=cfg.vocab_size, kind=cfg.tokenizer, lowercase=cfg.lowercase,
+                               progress=cfg.progress and main)
+    path = Path(cfg.tokenizer)
+    if not path.exists():
+        raise ConfigError(f"--tokenizer {cfg.tokenizer!r} is neither 'wordpiece', 'unigram' nor an existing path")
+    return load_tokenizer(path)
+
+
+def _model_config(cfg: RunConfig, vocab_size: int) -> ModelConfig:
+    overrides = {"vocab_size": vocab_size, "sentence_head": cfg.sentence_task, **cfg.model_overrides}
+    mcfg = ModelConfig.from_preset(cfg.model, **overrides)
+    if mcfg.max_position_embeddings < cfg.max_seq_length:
+        raise ConfigError(f"--max_seq_length {cfg.max_seq_length} exceeds the model's max_position_embeddings "
+                          f"{mcfg.max_position_embeddings}")
+    if mcfg.vocab_size < vocab_size:
+        raise ConfigError(f"the model's vocab_size {mcfg.vocab_size} is smaller than the tokenizer's {vocab_size}")
+    return mcfg
+
+
+class PretrainingData:
+    """Training instances are recreated for every epoch (new pairs, new masks); evaluation is fixed."""
+
+    def __init__(self, cfg: RunConfig, train_ids, eval_ids, special: SpecialTokens, vocab_size: int,
+                 continuation: set[int], rank: int, world: int):
+        self.cfg, self.train_ids, self.rank, self.world = cfg, train_ids, rank, world
+        make = lambda seed: PretrainingCollator(special, vocab_size, mask_prob=cfg.mask_prob,
+                                                max_predictions=cfg.max_predictions, masking=cfg.masking,
+                                                seed=seed, continuation_ids=continuation)
+        self.collator = make(cfg.seed)
+        self.eval_collator = make(cfg.seed + 1)
+        self.eval_instances = (create_instances(eval_ids, max_seq_length=cfg.max_seq_length,
+                                                short_seq_prob=cfg.short_seq_prob, task=cfg.sentence_task,
+                                                seed=cfg.seed + 1, epoch=0) if eval_ids else [])
+
+    @lru_cache(maxsize=1)
+    def train_instances(self, epoch: int):
+        return create_instances(self.train_ids, max_seq_length=self.cfg.max_seq_length,
+                                short_seq_prob=self.cfg.short_seq_prob, task=self.cfg.sentence_task,
+                                seed=self.cfg.seed, epoch=epoch)
+
+    def batches(self, epoch: int, start_batch: int):
+        instances = self.train_instances(epoch)
+        sampler = GlobalBatchSampler(len(instances), self.cfg.batch_size, self.cfg.seed, self.rank, self.world)
+        sampler.set_epoch(epoch, start_batch)
+        self.collator.set_epoch(epoch)
+        return DataLoader(PretrainingDataset(instances), batch_sampler=sampler, collate_fn=self._collate)
+
+    def eval_batches(self):
+        shard = PretrainingDataset(self.eval_instances)
+        idx = list(range(self.rank, len(shard), self.world))
+        for i in range(0, len(idx), EVAL_BATCH):
+            yield self._collate([shard[j] for j in idx[i:i + EVAL_BATCH]], self.eval_collator)
+
+    def _collate(self, items, collator=None):
+        batch = (collator or self.collator)(items)
+        if self.cfg.sentence_task == "none":
+            batch.pop("sentence_labels", None)
+        return batch
+
+
+@torch.no_grad()
+def evaluate(engine: Engine, data: PretrainingData, baseline_token: int | None = None) -> dict:
+    """Held-out loss and accuracies (summed counts over all processes), the SOP/NSP 95% interval and the
+    unigram-frequency baseline of MLM accuracy."""
+    model = engine.model
+    model.eval()
+    sums: dict[str, float] = {}
+    batches, baseline_hits = 0, 0
+    for batch in data.eval_batches():
+        batch = engine._to_device(batch)
+        with engine.acc.autocast():
+            out = model(**batch)
+        for name, value in output_metrics(out).items():
+            sums[name] = sums.get(name, 0.0) + float(value)
+        if baseline_token is not None:
+            baseline_hits += int((batch["mlm_labels"] == baseline_token).sum())
+        batches += 1
+    sums["mlm_baseline_correct"] = float(baseline_hits)
+    sums["mlm_baseline_total"] = sums.get("mlm_total", 0.0)
+    if engine.acc.num_processes > 1:
+        names = sorted(sums)
+        t = torch.tensor([sums[n] for n in names] + [batches], device=engine.acc.device, dtype=torch.float64)
+        t = engine.acc.reduce(t, reduction="sum")
+        sums, batches = dict(zip(names, t[:-1].tolist())), int(t[-1])
+    result = summarize(sums, batches)
+    n, k = int(sums.get("sentence_total", 0)), int(sums.get("sentence_correct", 0))
+    if n:
+        result["sentence_ci_low"], result["sentence_ci_high"] = wilson_interval(k, n)
+        result["sentence_n"] = n
+    result["mlm_n"] = int(sums.get("mlm_total", 0))
+    model.train()
+    return result
+
+
+def run_pretraining(cfg: RunConfig) -> dict:
+    started = time.perf_counter()
+    if not cfg.output_dir:
+        cfg.output_dir = default_output_dir()
+    resume_from = check_output_dir(cfg)
+    acc = make_accelerator(cfg.precision)
+    main, rank, world = acc.is_main_process, acc.process_index, acc.num_processes
+    say = print if main else (lambda *a, **k: None)
+    if cfg.batch_size % world:
+        raise ConfigError(f"--batch_size {cfg.batch_size} is not divisible by the {world} processes")
+
+    say(f"[alba] corpus: {cfg.corpus}")
+    docs = load_corpus(cfg.corpus, encoding_errors=cfg.encoding_errors, progress=cfg.progress and main)
+    train_docs, eval_docs = split_documents(docs, cfg.eval_fraction, cfg.seed)
+    tokenizer = load_tokenizer(Path(cfg.output_dir)) if resume_from else _build_tokenizer(cfg, train_docs, main)
+    special = SpecialTokens.from_tokenizer(tokenizer)
+    train_ids = tokenize_corpus(tokenizer, train_docs, progress=cfg.progress and main)
+    eval_ids = tokenize_corpus(tokenizer, eval_docs, progress=False) if eval_docs else []
+    vocab_size = tokenizer.get_vocab_size()
+    mcfg = _model_config(cfg, vocab_size)
+    data = PretrainingData(cfg, train_ids, eval_ids, special, vocab_size, continuation_ids(tokenizer), rank, world)
+    n_sent = sum(len(d) for d in docs)
+    n_tok = sum(len(s) for d in train_ids for s in d)
+    say(f"[alba] {len(docs)} documents, {n_sent} sentences; {len(train_docs)} train / {len(eval_docs)} held out; "
+        f"{n_tok} training tokens; vocabulary {vocab_size}; {len(data.eval_instances)} evaluation pairs")
+
+    # Everything that can fail on bad input has run: only now is the output directory touched.
+    torch.manual_seed(cfg.seed)
+    model = AlbaForPreTraining(mcfg)
+    optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_eps)
+    scheduler = build_scheduler(optimizer, cfg.warmup_steps, cfg.max_steps, cfg.schedule)
+    out = Path(cfg.output_dir)
+    state = TrainState()
+    if main and not resume_from:
+        prepare_output_dir(cfg)
+        save_tokenizer(tokenizer, out)
+    acc.wait_for_everyone()
+    if resume_from:
+        state = TrainState(**load_checkpoint(resume_from, model, optimizer, scheduler))
+        say(f"[alba] resuming from {resume_from} at step {state.step}")
+    say(f"[alba] model {cfg.model}: {model.num_parameters() / 1e6:.2f}M parameters; {world} process(es) on "
+        f"{acc.device}; output {out}")
+    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project, enabled=main,
+                      resume=bool(resume_from))
+    engine = Engine(model, optimizer, scheduler, acc, max_steps=cfg.max_steps, output_dir=out, tracker=tracker,
+                    grad_clip=cfg.grad_clip, log_every=cfg.log_every, save_every=cfg.save_every,
+                    eval_every=cfg.eval_every, keep_checkpoints=cfg.keep_checkpoints, max_minutes=cfg.max_minutes,
+                    progress=cfg.progress)
+    baseline = most_frequent_token(s for d in train_ids for s in d)
+    try:
+        state = engine.fit(data.batches, state, evaluate=lambda: evaluate(engine, data, baseline))
+        results = evaluate(engine, data, baseline) if data.eval_instances else {}
+        summary = {**{f"eval/{k}": v for k, v in results.items()}, "steps": state.step,
+                   "train_tokens": state.tokens, "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),
+                   "wall_seconds": time.perf_counter() - started, "output_dir": str(out)}
+        if main:
+            tracker.log({k: v for k, v in summary.items() if k.startswith("eval/")}, step=state.step)
+            tracker.summary(summary)
+            engine.unwrapped.save_pretrained(out)
+            (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+            print(format_summary(summary, cfg.sentence_task))
+    finally:
+        tracker.close()
+    return summary
+
+
+def format_summary(s: dict, task: str) -> str:
+    rows = []
+    if "eval/mlm_accuracy" in s:
+        rows.append(("held-out MLM accuracy", f"{s['eval/mlm_accuracy']:.4f}  (unigram-frequency baseline "
+                     f"{s['eval/mlm_baseline_accuracy']:.4f}, n={s['eval/mlm_n']})"))
+    if "eval/sentence_accuracy" in s:
+        rows.append((f"held-out {task.upper()} accuracy", f"{s['eval/sentence_accuracy']:.4f}  (95% CI "
+                     f"{s['eval/sentence_ci_low']:.4f}-{s['eval/sentence_ci_high']:.4f}, n={s['eval/sentence_n']}; "
+                     f"chance 0.5)"))
+    if "eval/loss" in s:
+        rows.append(("held-out loss", f"{s['eval/loss']:.4f}"))
+    m, sec = divmod(int(s["wall_seconds"]), 60)
+    rows += [("training steps", str(s["steps"])), ("train tokens/s", f"{s['tokens_per_s']:,.0f}"),
+             ("wall time", f"{m}m{sec:02d}s"), ("checkpoint", s["output_dir"])]
+    width = max(len(r[0]) for r in rows)
+    lines = ["", "alba pretraining summary", "-" * 24] + [f"{k.ljust(width)}  {v}" for k, v in rows]
+    return "\n".join(lines)

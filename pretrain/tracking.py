@@ -1,0 +1,66 @@
+"""Where metrics go: a local JSONL file always, Weights & Biases unless disabled."""
+from __future__ import annotations
+
+import json
+import netrc
+import os
+import time
+from pathlib import Path
+
+
+def wandb_mode(requested: str) -> str:
+    """'auto' means online when an API key is configured (env var or ~/.netrc, as `wandb login` writes), else
+    offline; an explicit WANDB_MODE in the environment wins over 'auto'."""
+    if requested != "auto":
+        return requested
+    env = os.environ.get("WANDB_MODE")
+    if env in ("online", "offline", "disabled"):
+        return env
+    if os.environ.get("WANDB_API_KEY"):
+        return "online"
+    try:
+        if netrc.netrc().authenticators("api.wandb.ai"):
+            return "online"
+    except (FileNotFoundError, netrc.NetrcParseError, OSError):
+        pass
+    return "offline"
+
+
+class Tracker:
+    """Logs scalars to `metrics.jsonl` (one JSON object per line) and, when enabled, to W&B."""
+
+    def __init__(self, output_dir: Path, config: dict, wandb: str = "auto", project: str = "alba",
+                 enabled: bool = True, resume: bool = False):
+        self.enabled = enabled
+        self.mode = wandb_mode(wandb) if enabled else "disabled"
+        self.path = Path(output_dir) / "metrics.jsonl"
+        self.run = None
+        if not enabled:
+            return
+        self.file = open(self.path, "a" if resume else "w", encoding="utf-8")
+        if self.mode != "disabled":
+            import wandb as wb
+            os.environ.setdefault("WANDB_SILENT", "true")
+            self.run = wb.init(project=project, dir=str(output_dir), mode=self.mode, config=config,
+                               name=Path(output_dir).name, resume="allow" if resume else None)
+
+    def log(self, metrics: dict, step: int):
+        if not self.enabled:
+            return
+        record = {"step": step, "time": round(time.time(), 3), **metrics}
+        self.file.write(json.dumps(record) + "\n")
+        self.file.flush()
+        if self.run is not None:
+            self.run.log(metrics, step=step)
+
+    def summary(self, values: dict):
+        if self.run is not None:
+            self.run.summary.update(values)
+
+    def close(self):
+        if not self.enabled:
+            return
+        self.file.close()
+        if self.run is not None:
+            self.run.finish()
+            self.run = None

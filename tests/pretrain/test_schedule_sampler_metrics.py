@@ -1,0 +1,55 @@
+import math
+
+import numpy as np
+import pytest
+
+from pretrain.metrics import most_frequent_token, wilson_interval
+from pretrain.optim import lr_multiplier
+from pretrain.sampler import GlobalBatchSampler
+
+
+def test_warmup_then_linear_decay():
+    w, total = 10, 110
+    assert lr_multiplier(0, w, total, "linear") == pytest.approx(0.1)
+    assert lr_multiplier(9, w, total, "linear") == pytest.approx(1.0)
+    assert lr_multiplier(10, w, total, "linear") == pytest.approx(1.0)
+    assert lr_multiplier(60, w, total, "linear") == pytest.approx(0.5)
+    assert lr_multiplier(110, w, total, "linear") == 0.0
+    assert lr_multiplier(500, w, total, "constant") == 1.0
+
+
+def test_sampler_same_global_batches_for_any_number_of_processes():
+    def global_batches(world):
+        per_rank = []
+        for r in range(world):
+            s = GlobalBatchSampler(100, 8, seed=3, rank=r, world=world)
+            s.set_epoch(2)
+            per_rank.append(list(s))
+        return [sorted(sum((rank[b] for rank in per_rank), [])) for b in range(len(per_rank[0]))]
+    one, two, four = global_batches(1), global_batches(2), global_batches(4)
+    assert one == two == four and len(one) == 12
+    flat = sum(one, [])
+    assert len(set(flat)) == len(flat)  # no example twice in an epoch
+
+
+def test_sampler_resumes_at_cursor_and_epochs_differ():
+    s = GlobalBatchSampler(50, 5, seed=0)
+    s.set_epoch(1)
+    full = list(s)
+    s.set_epoch(1, start_batch=4)
+    assert list(s) == full[4:]
+    s.set_epoch(2)
+    assert list(s) != full
+
+
+def test_wilson_bounds_solve_the_score_equation():
+    for k, n in [(55, 100), (1, 20), (980, 1000), (0, 10)]:
+        lo, hi = wilson_interval(k, n)
+        z, p = 1.959963984540054, k / n
+        for b in (lo, hi):
+            assert (p - b) ** 2 == pytest.approx(z * z * b * (1 - b) / n, abs=1e-12)
+        assert lo <= p <= hi
+
+
+def test_most_frequent_token():
+    assert most_frequent_token([[5, 6, 6], [7, 6, 5]]) == 6
