@@ -1,0 +1,39 @@
+"""The layer stack, with ALBERT's cross-layer parameter sharing.
+
+Each layer is a self-attention sub-layer followed by a feed-forward one. The encoder owns one list of distinct
+attention blocks and one of distinct feed-forward blocks; layer i uses one entry of each. A shared kind of sub-layer
+has `num_hidden_groups` entries (layer i uses entry i*N//L, ALBERT's grouping), an unshared kind has one per layer:
+
+    sharing      attention blocks   feed-forward blocks
+    "none"       L                  L
+    "all"        N                  N        (N = 1: every layer is the same layer, exactly ALBERT)
+    "attention"  N                  L
+    "ffn"        L                  N
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .attention import SelfAttention
+from .config import ModelConfig
+from .feedforward import FeedForward
+
+
+class Encoder(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        L, N = config.num_hidden_layers, config.num_hidden_groups
+        grouped = tuple(i * N // L for i in range(L))
+        per_layer = tuple(range(L))
+        self.attention_index = grouped if config.sharing in ("all", "attention") else per_layer
+        self.ffn_index = grouped if config.sharing in ("all", "ffn") else per_layer
+        self.attention = nn.ModuleList(SelfAttention(config) for _ in range(max(self.attention_index) + 1))
+        self.ffn = nn.ModuleList(FeedForward(config) for _ in range(max(self.ffn_index) + 1))
+
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`attention_mask`: (B, T), 1 at real tokens and 0 at padding; None when nothing is padded."""
+        keep = attention_mask[:, None, None, :].bool() if attention_mask is not None else None
+        for a, f in zip(self.attention_index, self.ffn_index):
+            hidden = self.ffn[f](self.attention[a](hidden, keep))
+        return hidden
