@@ -62,15 +62,15 @@ def inspect(source: str = "synthetic", tokenizer_path: str = "", task: str = "so
         masking: 'token' or 'wwm' (default 'token')
     """
     from data_pipeline import (PretrainingCollator, PretrainingDataset, SpecialTokens, create_instances,
-                               load_corpus, load_tokenizer, tokenize_corpus, train_tokenizer)
-    from pretrain.pretraining import continuation_ids
+                               load_corpus, load_tokenizer, tokenize_corpus, train_tokenizer,
+                               word_continuation_ids)
     docs = load_corpus(source, progress=False)
     tok = load_tokenizer(Path(tokenizer_path)) if tokenizer_path else train_tokenizer(docs, vocab_size=1024,
                                                                                       progress=False)
     ids = tokenize_corpus(tok, docs, progress=False)
     instances = create_instances(ids, max_seq_length=max_seq_length, task=task, seed=seed)[:count]
     collate = PretrainingCollator(SpecialTokens.from_tokenizer(tok), tok.get_vocab_size(), masking=masking,
-                                  seed=seed, continuation_ids=continuation_ids(tok))
+                                  seed=seed, continuation_ids=word_continuation_ids(tok))
     batch = collate([PretrainingDataset(instances)[i] for i in range(len(instances))])
     for row in range(len(instances)):
         n = int(batch["attention_mask"][row].sum())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -29,9 +29,9 @@ def make_accelerator(precision: str = "fp32"):
     cpu = not torch.cuda.is_available()
     if precision == "fp16" and cpu:
         raise TrainingError("--precision=fp16 needs a CUDA GPU; use bf16 or fp32 on CPU")
-    handlers = [InitProcessGroupKwargs(backend="gloo")] if cpu else []
-    acc = Accelerator(cpu=cpu, mixed_precision={"fp32": "no"}.get(precision, precision), kwargs_handlers=handlers)
     expected = int(os.environ.get("WORLD_SIZE", "1"))
+    handlers = [InitProcessGroupKwargs(backend="gloo")] if cpu and expected > 1 else []
+    acc = Accelerator(cpu=cpu, mixed_precision={"fp32": "no"}.get(precision, precision), kwargs_handlers=handlers)
     if acc.num_processes != expected:
         raise TrainingError(f"the launcher started {expected} processes but they formed a group of "
                             f"{acc.num_processes}; each would train alone")
@@ -50,7 +50,7 @@ class TrainState:
 
 def output_metrics(out) -> dict[str, torch.Tensor]:
     """Loss parts and count pairs of a model output, as detached tensors to be summed over a logging window."""
-    items = asdict(out).items() if is_dataclass(out) else out.items()
+    items = ((f.name, getattr(out, f.name)) for f in fields(out)) if is_dataclass(out) else out.items()
     found = {}
     for name, value in items:
         if value is None or not torch.is_tensor(value) or value.ndim != 0:

@@ -12,7 +12,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from data_pipeline import (PretrainingCollator, PretrainingDataset, SpecialTokens, create_instances, load_corpus,
-                           load_tokenizer, save_tokenizer, tokenize_corpus, train_tokenizer)
+                           load_tokenizer, save_tokenizer, tokenize_corpus, train_tokenizer,
+                           word_continuation_ids)
 from modeling import AlbaForPreTraining, ModelConfig
 
 from .config import ConfigError, RunConfig
@@ -36,14 +37,6 @@ def split_documents(docs: list, eval_fraction: float, seed: int) -> tuple[list, 
                           f"{eval_fraction} and still train")
     held = set(order[:n_eval].tolist())
     return [d for i, d in enumerate(docs) if i not in held], [d for i, d in enumerate(docs) if i in held]
-
-
-def continuation_ids(tokenizer) -> set[int]:
-    """Ids that continue a word (WordPiece '##x', or Unigram pieces without the '▁' word-start mark)."""
-    vocab = tokenizer.get_vocab()
-    if any(t.startswith("##") for t in vocab):
-        return {i for t, i in vocab.items() if t.startswith("##")}
-    return {i for t, i in vocab.items() if not t.startswith("▁") and not (t.startswith("[") and t.endswith("]"))}
 
 
 def _build_tokenizer(cfg: RunConfig, train_docs, main: bool):
@@ -162,7 +155,8 @@ def run_pretraining(cfg: RunConfig) -> dict:
     eval_ids = tokenize_corpus(tokenizer, eval_docs, progress=False) if eval_docs else []
     vocab_size = tokenizer.get_vocab_size()
     mcfg = _model_config(cfg, vocab_size)
-    data = PretrainingData(cfg, train_ids, eval_ids, special, vocab_size, continuation_ids(tokenizer), rank, world)
+    data = PretrainingData(cfg, train_ids, eval_ids, special, vocab_size, word_continuation_ids(tokenizer), rank,
+                           world)
     n_sent = sum(len(d) for d in docs)
     n_tok = sum(len(s) for d in train_ids for s in d)
     say(f"[alba] {len(docs)} documents, {n_sent} sentences; {len(train_docs)} train / {len(eval_docs)} held out; "

@@ -1,0 +1,68 @@
+"""Bad input ends in one line on stderr, a non-zero exit, and nothing written."""
+import dataclasses
+
+import pytest
+
+from conftest import ROOT, run_cli
+from pretrain.config import RunConfig
+
+SCRIPT = ROOT / "launch" / "pretrain.py"
+
+
+def one_line_error(proc):
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("alba: error: ")
+    return lines[0]
+
+
+def test_help_lists_every_option_with_default():
+    proc = run_cli(SCRIPT, "--help")
+    assert proc.returncode == 0, proc.stderr
+    for f in dataclasses.fields(RunConfig):
+        assert f"--{f.name}={f.default!r}" in proc.stdout
+    assert "--config" in proc.stdout
+
+
+def test_unknown_option(tmp_path):
+    line = one_line_error(run_cli(SCRIPT, "--learning_rate=3", f"--output_dir={tmp_path / 'o'}"))
+    assert "--learning_rate" in line and "valid options" in line and "max_steps" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_corpus(tmp_path):
+    line = one_line_error(run_cli(SCRIPT, f"--corpus={tmp_path / 'nope.txt'}", f"--output_dir={tmp_path / 'o'}",
+                                  "--wandb=disabled"))
+    assert "nope.txt" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_empty_corpus(tmp_path):
+    (tmp_path / "empty.txt").write_text("\n\n  \n")
+    line = one_line_error(run_cli(SCRIPT, f"--corpus={tmp_path / 'empty.txt'}", f"--output_dir={tmp_path / 'o'}",
+                                  "--wandb=disabled"))
+    assert "empty.txt" in line and "no text" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_non_utf8_corpus_names_file_and_offset(tmp_path):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("First sentence here.\nCaf\xe9 au lait is served.\n".encode("latin-1"))
+    line = one_line_error(run_cli(SCRIPT, f"--corpus={bad}", f"--output_dir={tmp_path / 'o'}", "--wandb=disabled"))
+    assert "latin1.txt" in line and "line 2" in line and "byte" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_occupied_output_dir_is_refused(tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "run_config.json").write_text("{}")
+    line = one_line_error(run_cli(SCRIPT, f"--output_dir={out}", "--wandb=disabled"))
+    assert "already holds a run" in line and "--overwrite" in line
+    assert sorted(p.name for p in out.iterdir()) == ["run_config.json"]
+
+
+def test_bad_value_names_choices():
+    line = one_line_error(run_cli(SCRIPT, "--optimizer=sgd"))
+    assert "--optimizer" in line and "lamb" in line and "adamw" in line

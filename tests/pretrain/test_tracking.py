@@ -1,0 +1,31 @@
+import json
+
+from pretrain.tracking import Tracker, wandb_mode
+
+
+def test_wandb_mode_auto(monkeypatch, tmp_path):
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("NETRC", raising=False)
+    assert wandb_mode("auto") == "offline"
+    (tmp_path / ".netrc").write_text("machine api.wandb.ai\n  login user\n  password abc123\n")
+    (tmp_path / ".netrc").chmod(0o600)
+    assert wandb_mode("auto") == "online"
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    assert wandb_mode("auto") == "disabled"
+    assert wandb_mode("offline") == "offline"
+
+
+def test_jsonl_and_offline_wandb(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    t = Tracker(tmp_path, {"lr": 0.1}, wandb="auto", project="alba-test")
+    assert t.mode == "offline"
+    t.log({"train/loss": 2.5}, step=1)
+    t.log({"train/loss": 2.0}, step=2)
+    t.close()
+    rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["train/loss"] for r in rows] == [2.5, 2.0] and [r["step"] for r in rows] == [1, 2]
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and any(runs[0].glob("*.wandb"))
