@@ -33,7 +33,7 @@ class RunConfig:
     vocab_size: int = _opt(2048, "vocabulary size of a trained tokenizer (small: the vocabulary projection "
                            "dominates CPU time)", group="data")
     lowercase: bool = _opt(True, "lower-case text before tokenizing (trained tokenizers only)", group="data")
-    max_seq_length: int = _opt(128, "tokens per example, [CLS] and [SEP]s included", group="data")
+    max_seq_length: int = _opt(64, "tokens per example, [CLS] and [SEP]s included", group="data")
     short_seq_prob: float = _opt(0.1, "probability of a shorter random target length (reference algorithm)",
                                  group="data")
     sentence_task: str = _opt("sop", "sentence-pair objective: 'sop' (ALBERT order), 'nsp' (BERT next "
@@ -41,14 +41,14 @@ class RunConfig:
     masking: str = _opt("token", "MLM masking: 'token' or 'wwm' (whole word)", ("token", "wwm"), "data")
     mask_prob: float = _opt(0.15, "fraction of tokens chosen for MLM", group="data")
     max_predictions: int = _opt(20, "at most this many MLM positions per example", group="data")
-    eval_fraction: float = _opt(0.05, "fraction of documents held out for evaluation", group="data")
+    eval_fraction: float = _opt(0.2, "fraction of documents held out for evaluation", group="data")
     # -- model
     model: str = _opt("albert-demo", "model preset (see modeling.PRESETS)", group="model")
     model_overrides: dict = _opt(None, "preset fields to override, e.g. --model_overrides='{\"hidden_size\": 128}'",
                                  group="model")
     # -- training
-    optimizer: str = _opt("lamb", "'lamb' or 'adamw'", ("lamb", "adamw"), "train")
-    lr: float = _opt(5e-3, "peak learning rate", group="train")
+    optimizer: str = _opt("adamw", "'lamb' or 'adamw'", ("lamb", "adamw"), "train")
+    lr: float = _opt(2e-3, "peak learning rate", group="train")
     warmup: float = _opt(0.1, "warmup: a step count (>= 1) or a fraction of max_steps (< 1)", group="train")
     schedule: str = _opt("linear", "after warmup: 'linear' decay to 0 at max_steps, or 'constant'",
                          ("linear", "constant"), "train")
@@ -56,7 +56,7 @@ class RunConfig:
     adam_eps: float = _opt(1e-6, "epsilon of Adam/LAMB (outside the square root)", group="train")
     grad_clip: float = _opt(1.0, "global gradient-norm clip; 0 disables", group="train")
     batch_size: int = _opt(64, "examples per optimizer step, summed over all processes", group="train")
-    max_steps: int = _opt(1200, "optimizer steps to train", group="train")
+    max_steps: int = _opt(1000, "optimizer steps to train", group="train")
     max_minutes: float = _opt(0.0, "stop training after this many minutes (0: no limit)", group="train")
     seed: int = _opt(0, "seed of data order, masking and initialisation", group="train")
     precision: str = _opt("fp32", "'fp32', 'bf16' or 'fp16'", ("fp32", "bf16", "fp16"), "train")

@@ -8,8 +8,8 @@ from modeling import PRESETS, AlbaForPreTraining, ConfigError, ModelConfig
 
 def test_preset_with_overrides():
     cfg = ModelConfig.from_preset("albert-demo", vocab_size=4096, sentence_head="nsp")
-    assert (cfg.vocab_size, cfg.sentence_head, cfg.embedding_size, cfg.hidden_size) == (4096, "nsp", 128, 256)
-    assert (cfg.num_hidden_layers, cfg.num_attention_heads, cfg.intermediate_size, cfg.sharing) == (4, 4, 1024, "all")
+    assert (cfg.vocab_size, cfg.sentence_head, cfg.embedding_size, cfg.hidden_size) == (4096, "nsp", 64, 128)
+    assert (cfg.num_hidden_layers, cfg.num_attention_heads, cfg.intermediate_size, cfg.sharing) == (4, 2, 512, "all")
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -44,7 +44,7 @@ def test_unknown_field_is_named_with_the_valid_ones():
 
 
 @pytest.mark.parametrize("overrides, field", [
-    (dict(hidden_size=66), "hidden_size=66 must be divisible by num_attention_heads=4"),
+    (dict(hidden_size=65), "hidden_size=65 must be divisible by num_attention_heads=2"),
     (dict(num_hidden_layers=0), "num_hidden_layers"),
     (dict(vocab_size=10.0), "vocab_size"),
     (dict(hidden_act="relu"), "hidden_act='relu' must be one of 'gelu', 'gelu_new'"),
