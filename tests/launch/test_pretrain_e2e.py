@@ -81,7 +81,7 @@ def test_deepspeed_launcher_runs_the_same_code(tmp_path):
 def test_demo_defaults(tmp_path):
     """README command 1 on the embedded corpus. CI runs it shortened; `make test-full` checks the claims."""
     out = tmp_path / "demo"
-    extra = [] if BUDGET == "full" else ["--max_steps=60", "--save_every=30"]
+    extra = [] if BUDGET == "full" else ["--max_steps=300", "--save_every=150"]
     proc = run_cli(SCRIPT, f"--output_dir={out}", *extra, "--progress=False", timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     s = summary(out)
