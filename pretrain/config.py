@@ -50,10 +50,20 @@ class RunConfig:
     optimizer: str = _opt("adamw", "'lamb' or 'adamw'", ("lamb", "adamw"), "train")
     lr: float = _opt(2e-3, "peak learning rate", group="train")
     warmup: float = _opt(0.1, "warmup: a step count (>= 1) or a fraction of max_steps (< 1)", group="train")
-    schedule: str = _opt("linear", "after warmup: 'linear' decay to 0 at max_steps, or 'constant'",
-                         ("linear", "constant"), "train")
+    schedule: str = _opt("linear", "after warmup: 'linear' or 'polynomial' decay to end_lr_ratio x lr at max_steps, "
+                         "'inverse_sqrt' (Noam, peak at the end of warmup) or 'constant'",
+                         ("linear", "polynomial", "inverse_sqrt", "constant"), "train")
+    decay_power: float = _opt(1.0, "power of 'polynomial' decay", group="train")
+    end_lr_ratio: float = _opt(0.0, "lr at max_steps as a fraction of the peak ('linear'/'polynomial')", group="train")
+    decay_start: str = _opt("warmup_end", "where decay starts: 'warmup_end' (Hugging Face) or 'step_zero' (Google "
+                            "BERT: the decay curve runs from step 0 and warmup replaces its first steps)",
+                            ("warmup_end", "step_zero"), "train")
     weight_decay: float = _opt(0.01, "decoupled weight decay (not applied to LayerNorm and biases)", group="train")
     adam_eps: float = _opt(1e-6, "epsilon of Adam/LAMB (outside the square root)", group="train")
+    lamb_trust_all: bool = _opt(False, "LAMB: apply the trust ratio to every tensor (NVLAMB) instead of skipping it "
+                                "where weight decay is skipped (ALBERT reference)", group="train")
+    lamb_max_trust_ratio: float = _opt(0.0, "LAMB: clamp the trust ratio to at most this (0: no clamp)", group="train")
+    lamb_bias_correction: bool = _opt(True, "LAMB: Adam-style bias correction of the moments", group="train")
     grad_clip: float = _opt(1.0, "global gradient-norm clip; 0 disables", group="train")
     batch_size: int = _opt(64, "examples per optimizer step, summed over all processes", group="train")
     max_steps: int = _opt(1000, "optimizer steps to train", group="train")
@@ -89,6 +99,9 @@ class RunConfig:
                 raise ConfigError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
         if not 0 < self.mask_prob < 1:
             raise ConfigError(f"--mask_prob must be in (0, 1), got {self.mask_prob}")
+        if not 0 <= self.end_lr_ratio <= 1 or self.decay_power <= 0 or self.lamb_max_trust_ratio < 0:
+            raise ConfigError("--end_lr_ratio must be in [0, 1], --decay_power positive, --lamb_max_trust_ratio "
+                              "non-negative")
         if self.lr <= 0 or self.warmup < 0 or self.weight_decay < 0 or self.grad_clip < 0:
             raise ConfigError("--lr must be positive and --warmup, --weight_decay, --grad_clip non-negative")
         if self.overwrite and self.resume:

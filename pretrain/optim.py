@@ -15,31 +15,50 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def build_optimizer(model, name: str, lr: float, weight_decay: float, eps: float) -> torch.optim.Optimizer:
+def build_optimizer(model, name: str, lr: float, weight_decay: float, eps: float,
+                    **lamb_options) -> torch.optim.Optimizer:
+    """`lamb_options`: bias_correction, trust_all, max_trust_ratio of `Lamb`."""
     groups = parameter_groups(model, weight_decay)
     if name == "lamb":
-        return Lamb(groups, lr=lr, betas=(0.9, 0.999), eps=eps)
-    if name == "adamw":
+        return Lamb(groups, lr=lr, betas=(0.9, 0.999), eps=eps, **lamb_options)
+    if name == "adamw":  # the LAMB options do not apply
         return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=eps)
     raise ValueError(f"unknown optimizer {name!r}; valid: lamb, adamw")
 
 
-def lr_multiplier(step: int, warmup_steps: int, total_steps: int, schedule: str, power: float = 1.0) -> float:
-    """Linear warmup to the peak over `warmup_steps`, then either 'constant' or polynomial decay ('linear' is
-    power 1) from the peak at the end of warmup to 0 at `total_steps`."""
+SCHEDULES = ("linear", "polynomial", "inverse_sqrt", "constant")
+# Where polynomial decay starts: 'warmup_end' decays from the peak at the end of warmup to end_lr at T (Hugging Face's
+# get_*_schedule_with_warmup); 'step_zero' evaluates the decay curve from step 0 over T and lets warmup replace its
+# first W steps, so the lr after warmup is already (1 - W/T)^p of the peak (Google's BERT optimization.py).
+DECAY_STARTS = ("warmup_end", "step_zero")
+
+
+def lr_multiplier(step: int, warmup_steps: int, total_steps: int, schedule: str, power: float = 1.0,
+                  end_ratio: float = 0.0, decay_start: str = "warmup_end") -> float:
+    """The lr of optimizer step `step` (0-based) as a fraction of the peak. Linear warmup reaches the peak at step
+    W-1; then 'constant', 'linear' (polynomial with power 1), 'polynomial' down to `end_ratio` x peak at T, or
+    'inverse_sqrt' (Noam: min(t^-0.5, t W^-1.5) with t = step + 1, normalised to 1 at t = W)."""
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {schedule!r}; valid: {', '.join(SCHEDULES)}")
+    if decay_start not in DECAY_STARTS:
+        raise ValueError(f"unknown decay_start {decay_start!r}; valid: {', '.join(DECAY_STARTS)}")
+    if schedule == "inverse_sqrt":
+        t, w = step + 1, max(warmup_steps, 1)
+        return min((w / t) ** 0.5, t / w)
     if warmup_steps and step < warmup_steps:
         return (step + 1) / warmup_steps
     if schedule == "constant":
         return 1.0
-    if schedule == "linear":
-        span = max(1, total_steps - warmup_steps)
-        return max(0.0, 1 - (step - warmup_steps) / span) ** power
-    raise ValueError(f"unknown schedule {schedule!r}; valid: linear, constant")
+    start = warmup_steps if decay_start == "warmup_end" else 0
+    progress = min(1.0, (step - start) / max(1, total_steps - start))
+    return (1 - end_ratio) * (1 - progress) ** (1.0 if schedule == "linear" else power) + end_ratio
 
 
-def build_scheduler(optimizer, warmup_steps: int, total_steps: int, schedule: str):
+def build_scheduler(optimizer, warmup_steps: int, total_steps: int, schedule: str, power: float = 1.0,
+                    end_ratio: float = 0.0, decay_start: str = "warmup_end"):
     return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_multiplier(step, warmup_steps, total_steps, schedule))
+        optimizer, lambda step: lr_multiplier(step, warmup_steps, total_steps, schedule, power, end_ratio,
+                                              decay_start))
 
 
 __all__ = ["build_optimizer", "build_scheduler", "lr_multiplier", "parameter_groups", "Lamb"]

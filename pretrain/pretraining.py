@@ -165,8 +165,11 @@ def run_pretraining(cfg: RunConfig) -> dict:
     # Everything that can fail on bad input has run: only now is the output directory touched.
     torch.manual_seed(cfg.seed)
     model = AlbaForPreTraining(mcfg)
-    optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_eps)
-    scheduler = build_scheduler(optimizer, cfg.warmup_steps, cfg.max_steps, cfg.schedule)
+    optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_eps,
+                                bias_correction=cfg.lamb_bias_correction, trust_all=cfg.lamb_trust_all,
+                                max_trust_ratio=cfg.lamb_max_trust_ratio or None)
+    scheduler = build_scheduler(optimizer, cfg.warmup_steps, cfg.max_steps, cfg.schedule, cfg.decay_power,
+                                cfg.end_lr_ratio, cfg.decay_start)
     out = Path(cfg.output_dir)
     state = TrainState()
     if main and not resume_from:

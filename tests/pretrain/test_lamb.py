@@ -1,11 +1,12 @@
 """LAMB against a direct element-wise transcription of the update in REFERENCE.md §4 (numpy, float64)."""
 import numpy as np
+import pytest
 import torch
 
 from pretrain.lamb import Lamb
 
 
-def reference_lamb(ws, grads_per_step, lr, b1, b2, eps, wd, trust_all):
+def reference_lamb(ws, grads_per_step, lr, b1, b2, eps, wd, trust_all, bias_correction=True, max_ratio=None):
     ws = [w.astype(np.float64).copy() for w in ws]
     m = [np.zeros_like(w) for w in ws]
     v = [np.zeros_like(w) for w in ws]
@@ -13,9 +14,12 @@ def reference_lamb(ws, grads_per_step, lr, b1, b2, eps, wd, trust_all):
         for i, g in enumerate(grads):
             m[i] = b1 * m[i] + (1 - b1) * g
             v[i] = b2 * v[i] + (1 - b2) * g * g
-            r = (m[i] / (1 - b1 ** t)) / (np.sqrt(v[i] / (1 - b2 ** t)) + eps) + wd * ws[i]
+            c1, c2 = (1 - b1 ** t, 1 - b2 ** t) if bias_correction else (1.0, 1.0)
+            r = (m[i] / c1) / (np.sqrt(v[i] / c2) + eps) + wd * ws[i]
             wn, rn = np.linalg.norm(ws[i]), np.linalg.norm(r)
             ratio = wn / rn if (wd or trust_all) and wn > 0 and rn > 0 else 1.0
+            if max_ratio is not None and (wd or trust_all):
+                ratio = min(ratio, max_ratio)
             ws[i] = ws[i] - lr * ratio * r
     return ws
 
@@ -30,16 +34,28 @@ def run_torch(ws, grads_per_step, **kw):
     return [p.detach().numpy() for p in params]
 
 
-def test_matches_reference_with_and_without_trust_on_all():
+@pytest.mark.parametrize("foreach", [False, True])
+@pytest.mark.parametrize("bias_correction,max_ratio", [(True, None), (False, None), (True, 0.5)])
+def test_matches_reference(foreach, bias_correction, max_ratio):
     rng = np.random.default_rng(0)
     ws = [rng.normal(size=(4, 3)), rng.normal(size=(5,)), np.zeros(3)]
     grads = [[rng.normal(size=w.shape) for w in ws] for _ in range(6)]
     for wd in (0.0, 0.01):
         for trust_all in (False, True):
-            got = run_torch(ws, grads, lr=0.05, betas=(0.9, 0.999), eps=1e-6, weight_decay=wd, trust_all=trust_all)
-            want = reference_lamb(ws, grads, 0.05, 0.9, 0.999, 1e-6, wd, trust_all)
+            got = run_torch(ws, grads, lr=0.05, betas=(0.9, 0.999), eps=1e-6, weight_decay=wd, trust_all=trust_all,
+                            bias_correction=bias_correction, max_trust_ratio=max_ratio, foreach=foreach)
+            want = reference_lamb(ws, grads, 0.05, 0.9, 0.999, 1e-6, wd, trust_all, bias_correction, max_ratio)
             for g, w in zip(got, want):
                 np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
+
+
+def test_clamp_binds():
+    # Guards the clamp test above against a ratio that never exceeds the clamp.
+    rng = np.random.default_rng(1)
+    ws, grads = [rng.normal(size=(6, 6)) * 10], [[rng.normal(size=(6, 6)) * 1e-3]]
+    free = reference_lamb(ws, grads, 0.05, 0.9, 0.999, 1e-6, 0.01, False)
+    clamped = reference_lamb(ws, grads, 0.05, 0.9, 0.999, 1e-6, 0.01, False, max_ratio=0.5)
+    assert not np.allclose(free[0], clamped[0])
 
 
 def test_trust_ratio_makes_step_scale_free():

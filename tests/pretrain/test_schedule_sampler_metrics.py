@@ -18,6 +18,35 @@ def test_warmup_then_linear_decay():
     assert lr_multiplier(500, w, total, "constant") == 1.0
 
 
+def test_polynomial_decay_to_end_lr_in_both_conventions():
+    w, total, p, end = 10, 110, 2.0, 0.1
+    # warmup_end: the curve starts at the peak when warmup ends.
+    assert lr_multiplier(10, w, total, "polynomial", p, end) == pytest.approx(1.0)
+    assert lr_multiplier(60, w, total, "polynomial", p, end) == pytest.approx(0.9 * 0.5 ** 2 + 0.1)
+    assert lr_multiplier(110, w, total, "polynomial", p, end) == pytest.approx(end)
+    assert lr_multiplier(1000, w, total, "polynomial", p, end) == pytest.approx(end)
+    # step_zero: warmup overrides the first steps of a curve that started at step 0.
+    assert lr_multiplier(5, w, total, "polynomial", p, end, "step_zero") == pytest.approx(0.6)
+    assert lr_multiplier(10, w, total, "polynomial", p, end, "step_zero") == pytest.approx(
+        0.9 * (1 - 10 / 110) ** 2 + 0.1)
+    assert lr_multiplier(110, w, total, "polynomial", p, end, "step_zero") == pytest.approx(end)
+
+
+def test_inverse_sqrt_is_noam_normalised_at_warmup():
+    w = 16
+    noam = lambda t: min(t ** -0.5, t * w ** -1.5)  # noqa: E731  (REFERENCE.md §4 without the d^-0.5 factor)
+    for step in (0, 7, 15, 16, 100, 10_000):
+        assert lr_multiplier(step, w, 1, "inverse_sqrt") == pytest.approx(noam(step + 1) / noam(w))
+    assert lr_multiplier(w - 1, w, 1, "inverse_sqrt") == pytest.approx(1.0)
+
+
+def test_unknown_schedule_names_the_valid_ones():
+    with pytest.raises(ValueError, match="cosine.*inverse_sqrt"):
+        lr_multiplier(0, 0, 10, "cosine")
+    with pytest.raises(ValueError, match="decay_start.*step_zero"):
+        lr_multiplier(0, 0, 10, "linear", decay_start="late")
+
+
 def test_sampler_same_global_batches_for_any_number_of_processes():
     def global_batches(world):
         per_rank = []
