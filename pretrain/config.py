@@ -63,6 +63,8 @@ class RunConfig:
     lamb_trust_all: bool = _opt(False, "LAMB: apply the trust ratio to every tensor (NVLAMB) instead of skipping it "
                                 "where weight decay is skipped (ALBERT reference)", group="train")
     lamb_max_trust_ratio: float = _opt(0.0, "LAMB: clamp the trust ratio to at most this (0: no clamp)", group="train")
+    shard_optimizer: bool = _opt(False, "partition optimizer state over the processes by whole tensors (ZeRO-1 "
+                                 "style; keeps LAMB's per-tensor trust ratio exact)", group="train")
     lamb_bias_correction: bool = _opt(True, "LAMB: Adam-style bias correction of the moments", group="train")
     grad_clip: float = _opt(1.0, "global gradient-norm clip; 0 disables", group="train")
     batch_size: int = _opt(64, "examples per optimizer step, summed over all processes", group="train")

@@ -14,6 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .checkpoint import save_checkpoint
+from .optim import full_state_dict
 
 
 class TrainingError(RuntimeError):
@@ -186,7 +187,8 @@ class Engine:
 
     def save(self, state: TrainState):
         self.acc.wait_for_everyone()
+        optimizer_state = full_state_dict(self.optimizer)
         if self.acc.is_main_process:
-            save_checkpoint(self.output_dir / "checkpoints", state.step, self.unwrapped, self.optimizer,
+            save_checkpoint(self.output_dir / "checkpoints", state.step, self.unwrapped, optimizer_state,
                             self.scheduler, {f.name: getattr(state, f.name) for f in fields(state)}, self.keep)
         self.acc.wait_for_everyone()

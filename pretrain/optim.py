@@ -15,15 +15,34 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def build_optimizer(model, name: str, lr: float, weight_decay: float, eps: float,
+def build_optimizer(model, name: str, lr: float, weight_decay: float, eps: float, shard: bool = False,
                     **lamb_options) -> torch.optim.Optimizer:
-    """`lamb_options`: bias_correction, trust_all, max_trust_ratio of `Lamb`."""
+    """`lamb_options`: bias_correction, trust_all, max_trust_ratio of `Lamb` (ignored by AdamW).
+
+    `shard=True` partitions the optimizer state over the processes by whole tensors (ZeRO stage 1 as
+    `ZeroRedundancyOptimizer` does it): each process updates the tensors it owns and broadcasts them. Because no
+    tensor is split, LAMB's per-tensor trust ratio stays exact, unlike flat-partitioned ZeRO."""
     groups = parameter_groups(model, weight_decay)
     if name == "lamb":
-        return Lamb(groups, lr=lr, betas=(0.9, 0.999), eps=eps, **lamb_options)
-    if name == "adamw":  # the LAMB options do not apply
-        return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=eps)
-    raise ValueError(f"unknown optimizer {name!r}; valid: lamb, adamw")
+        kind, options = Lamb, dict(lr=lr, betas=(0.9, 0.999), eps=eps, **lamb_options)
+    elif name == "adamw":
+        kind, options = torch.optim.AdamW, dict(lr=lr, betas=(0.9, 0.999), eps=eps)
+    else:
+        raise ValueError(f"unknown optimizer {name!r}; valid: lamb, adamw")
+    if shard and torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1:
+        from torch.distributed.optim import ZeroRedundancyOptimizer
+        return ZeroRedundancyOptimizer(groups, optimizer_class=kind, **options)
+    return kind(groups, **options)
+
+
+def full_state_dict(optimizer) -> dict | None:
+    """The optimizer's whole state on the main process (None elsewhere). A sharded optimizer first gathers its
+    shards there, which every process must take part in."""
+    inner = getattr(optimizer, "optimizer", optimizer)  # under Accelerate's wrapper
+    if hasattr(inner, "consolidate_state_dict"):
+        inner.consolidate_state_dict(to=0)
+        return inner.state_dict() if torch.distributed.get_rank() == 0 else None
+    return optimizer.state_dict()
 
 
 SCHEDULES = ("linear", "polynomial", "inverse_sqrt", "constant")

@@ -165,7 +165,7 @@ def run_pretraining(cfg: RunConfig) -> dict:
     # Everything that can fail on bad input has run: only now is the output directory touched.
     torch.manual_seed(cfg.seed)
     model = AlbaForPreTraining(mcfg)
-    optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_eps,
+    optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_eps, cfg.shard_optimizer,
                                 bias_correction=cfg.lamb_bias_correction, trust_all=cfg.lamb_trust_all,
                                 max_trust_ratio=cfg.lamb_max_trust_ratio or None)
     scheduler = build_scheduler(optimizer, cfg.warmup_steps, cfg.max_steps, cfg.schedule, cfg.decay_power,
