@@ -1,12 +1,13 @@
-"""The `alba` console command: `alba pretrain …`, `alba data …`, the same functions as the launch/*.py scripts."""
+"""The `alba` console command: `alba pretrain …`, `alba data …`, `alba plot …`, the same functions as the launch/*.py scripts."""
 import fire
 
 from launch.data import data_commands
+from launch.plot import plot
 from launch.pretrain import pretrain
 
 
 def main():
-    fire.Fire({"pretrain": pretrain, "data": data_commands}, name="alba")
+    fire.Fire({"pretrain": pretrain, "data": data_commands, "plot": plot}, name="alba")
 
 
 if __name__ == "__main__":
