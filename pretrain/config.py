@@ -68,6 +68,8 @@ class RunConfig:
     lamb_bias_correction: bool = _opt(True, "LAMB: Adam-style bias correction of the moments", group="train")
     grad_clip: float = _opt(1.0, "global gradient-norm clip; 0 disables", group="train")
     batch_size: int = _opt(64, "examples per optimizer step, summed over all processes", group="train")
+    grad_accum_steps: int = _opt(1, "micro-batches per optimizer step on each process (same global batch, less "
+                                 "memory)", group="train")
     max_steps: int = _opt(1000, "optimizer steps to train", group="train")
     max_minutes: float = _opt(0.0, "stop training after this many minutes (0: no limit)", group="train")
     seed: int = _opt(0, "seed of data order, masking and initialisation", group="train")
@@ -92,7 +94,8 @@ class RunConfig:
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
                 raise ConfigError(f"--{f.name}={getattr(self, f.name)!r} is not one of {', '.join(choices)}")
-        positive = ["vocab_size", "max_seq_length", "max_predictions", "batch_size", "max_steps", "log_every"]
+        positive = ["vocab_size", "max_seq_length", "max_predictions", "batch_size", "max_steps", "log_every",
+                    "grad_accum_steps"]
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")

@@ -3,6 +3,7 @@ returns an output with `loss`, any number of `*_loss` parts and `*_correct`/`*_t
 logged losses and accuracies."""
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -50,7 +51,9 @@ class TrainState:
 
 
 def output_metrics(out) -> dict[str, torch.Tensor]:
-    """Loss parts and count pairs of a model output, as detached tensors to be summed over a logging window."""
+    """Loss parts and count pairs of a model output, as detached tensors to be summed over a logging window. A part
+    `P_loss` with a count `P_total` also gives `P_loss_sum` (loss times count), so that the window's loss of that
+    part is its mean over targets however the targets were split into batches and processes."""
     items = ((f.name, getattr(out, f.name)) for f in fields(out)) if is_dataclass(out) else out.items()
     found = {}
     for name, value in items:
@@ -58,15 +61,21 @@ def output_metrics(out) -> dict[str, torch.Tensor]:
             continue
         if name == "loss" or name.endswith("_loss") or name.endswith("_correct") or name.endswith("_total"):
             found[name] = value.detach().float()
+    for name in [n for n in found if n.endswith("_loss")]:
+        total = found.get(name[:-len("_loss")] + "_total")
+        if total is not None:
+            found[name + "_sum"] = found[name] * total
     return found
 
 
 def summarize(sums: dict[str, float], batches: int) -> dict[str, float]:
-    """Mean losses over the batches and accuracies from the summed counts."""
+    """Losses (per target where counts exist, else per batch) and accuracies from the summed counts."""
     result = {}
     for name, value in sums.items():
         if name == "loss" or name.endswith("_loss"):
-            result[name] = value / max(batches, 1)
+            total = sums.get(name[:-len("_loss")] + "_total", 0.0)
+            weighted = sums.get(name + "_sum")
+            result[name] = weighted / total if weighted is not None and total else value / max(batches, 1)
         elif name.endswith("_correct"):
             total = sums.get(name[:-len("_correct")] + "_total", 0.0)
             if total:
@@ -78,13 +87,26 @@ class Engine:
     def __init__(self, model, optimizer, scheduler, accelerator, *, max_steps: int, output_dir: Path,
                  tracker, grad_clip: float = 1.0, log_every: int = 20, save_every: int = 0, eval_every: int = 0,
                  keep_checkpoints: int = 2, max_minutes: float = 0.0, progress: bool = True,
-                 max_bad_steps: int = 5):
+                 max_bad_steps: int = 5, grad_accum: int = 1,
+                 target_counts: Callable[[dict], dict[str, torch.Tensor]] | None = None):
+        """`grad_accum`: each process's batch of a step is split into this many micro-batches, one backward each.
+        `target_counts(batch)`: for each loss part P (the output's `P_loss`, a mean over that batch's targets), how
+        many targets the batch holds. With it, every part is weighted by its share of the step's targets over all
+        micro-batches and processes, so the gradient equals that of one process on the whole global batch. Without
+        it, micro-batches and processes weigh equally, as DDP and DeepSpeed do."""
         self.acc = accelerator
-        self.model, self.optimizer = accelerator.prepare(model, optimizer)
+        if hasattr(optimizer, "consolidate_state_dict"):
+            # A whole-tensor-sharded optimizer places its own state; Accelerate's placement would read its
+            # state_dict, which only exists after a collective gather.
+            self.model = accelerator.prepare(model)
+            self.optimizer = accelerator.prepare_optimizer(optimizer, device_placement=False)
+        else:
+            self.model, self.optimizer = accelerator.prepare(model, optimizer)
         self.scheduler = scheduler
         self.max_steps, self.output_dir, self.tracker = max_steps, Path(output_dir), tracker
         self.grad_clip, self.log_every, self.save_every, self.eval_every = grad_clip, log_every, save_every, eval_every
         self.keep, self.max_minutes, self.progress, self.max_bad_steps = keep_checkpoints, max_minutes, progress, max_bad_steps
+        self.grad_accum, self.target_counts = grad_accum, target_counts
 
     @property
     def unwrapped(self):
@@ -110,34 +132,24 @@ class Engine:
             for batch in batches_for_epoch(state.epoch, state.batch_in_epoch):
                 progressed = True
                 t0 = time.perf_counter()
-                batch = self._to_device(batch)
-                with self.acc.autocast():
-                    out = self.model(**batch)
-                loss = out.loss
-                if not torch.isfinite(loss.detach()).all():
+                outputs, tokens, grad_norm = self._step(self._to_device(batch))
+                state.batch_in_epoch += 1  # consumed even when skipped, so that a resume does not replay it
+                if grad_norm is not None and not math.isfinite(grad_norm):
+                    # Every process sees the same reduced gradient norm, so all of them skip together.
                     bad_in_row += 1
-                    self.optimizer.zero_grad(set_to_none=True)
-                    self.tracker.log({"skipped_nonfinite": 1}, step=state.step)
+                    self.tracker.log({"train/skipped_nonfinite": 1}, step=state.step)
                     if bad_in_row >= self.max_bad_steps:
-                        raise TrainingError(f"loss was not finite for {bad_in_row} steps in a row at step "
+                        raise TrainingError(f"the gradient was not finite for {bad_in_row} steps in a row at step "
                                             f"{state.step}; lower --lr or check the data")
                     continue
                 bad_in_row = 0
-                self.acc.backward(loss)
-                grad_norm = None
-                if self.grad_clip:
-                    grad_norm = self.acc.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-                self.optimizer.step()
-                self.scheduler.step()
-                self.optimizer.zero_grad(set_to_none=True)
                 state.step += 1
-                state.batch_in_epoch += 1
-                tokens = int(batch["attention_mask"].sum()) if "attention_mask" in batch else batch["input_ids"].numel()
                 state.tokens += tokens * self.acc.num_processes
                 state.train_seconds += time.perf_counter() - t0
-                for name, value in output_metrics(out).items():
-                    window[name] = window.get(name, 0.0) + float(value)
-                window_batches += 1
+                for out in outputs:
+                    for name, value in output_metrics(out).items():
+                        window[name] = window.get(name, 0.0) + float(value)
+                window_batches += len(outputs)
                 window_tokens += tokens
                 bar.update(1)
                 if state.step % self.log_every == 0 or state.step == self.max_steps:
@@ -170,6 +182,48 @@ class Engine:
         self.save(state)
         return state
 
+    def _step(self, batch: dict):
+        """Forward and backward over the micro-batches of one step, then clip and step the optimizer unless the
+        gradient is not finite. Returns the outputs, the tokens seen and the gradient norm."""
+        micro = [dict(zip(batch, parts)) for parts in zip(*(v.tensor_split(self.grad_accum) for v in batch.values()))]
+        weights = self._part_weights(micro) if self.target_counts else None
+        outputs, tokens = [], 0
+        for i, mb in enumerate(micro):
+            # Gradients are reduced between processes only once, on the last micro-batch.
+            sync = contextlib.nullcontext() if i == len(micro) - 1 else self.acc.no_sync(self.model)
+            with sync:
+                with self.acc.autocast():
+                    out = self.model(**mb)
+                if weights is None:
+                    loss = out.loss / len(micro)
+                else:
+                    loss = sum(getattr(out, f"{part}_loss") * w[i] for part, w in weights.items()
+                               if getattr(out, f"{part}_loss") is not None)
+                self.acc.backward(loss)
+            outputs.append(out)
+            tokens += int(mb["attention_mask"].sum()) if "attention_mask" in mb else mb["input_ids"].numel()
+        # The norm is computed (without clipping when grad_clip is 0) to catch non-finite gradients. DeepSpeed
+        # clips and checks inside its own step and may report no norm (None).
+        grad_norm = self.acc.clip_grad_norm_(self.model.parameters(), self.grad_clip or math.inf)
+        grad_norm = float(grad_norm) if grad_norm is not None else None
+        if grad_norm is None or math.isfinite(grad_norm):
+            self.optimizer.step()
+            self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return outputs, tokens, grad_norm
+
+    def _part_weights(self, micro: list[dict]) -> dict[str, list[float]]:
+        """Per loss part, each micro-batch's weight: its share of the step's targets over all processes, times
+        the number of processes (whose gradients DDP averages)."""
+        counts = [self.target_counts(mb) for mb in micro]
+        parts = sorted(counts[0])
+        local = torch.tensor([[float(c[p]) for p in parts] for c in counts], dtype=torch.float64)
+        total = local.sum(0).to(self.acc.device)
+        if self.acc.num_processes > 1:
+            total = self.acc.reduce(total, reduction="sum")
+        total = total.cpu().clamp(min=1)
+        return {p: (local[:, j] / total[j] * self.acc.num_processes).tolist() for j, p in enumerate(parts)}
+
     def _evaluate(self, evaluate, state: TrainState):
         metrics = evaluate()
         if self.acc.is_main_process:
@@ -177,13 +231,17 @@ class Engine:
                              step=state.step)
         self.model.train()
 
-    def _reduce_window(self, window: dict[str, float], batches: int) -> dict[str, float]:
+    def reduce_sums(self, sums: dict[str, float], batches: int) -> tuple[dict[str, float], int]:
+        """Sum counters and the batch count over all processes (every process must call this)."""
         if self.acc.num_processes > 1:
-            names = sorted(window)
-            t = torch.tensor([window[n] for n in names] + [batches], device=self.acc.device, dtype=torch.float64)
+            names = sorted(sums)
+            t = torch.tensor([sums[n] for n in names] + [batches], device=self.acc.device, dtype=torch.float64)
             t = self.acc.reduce(t, reduction="sum")
-            window, batches = dict(zip(names, t[:-1].tolist())), int(t[-1])
-        return summarize(window, batches)
+            sums, batches = dict(zip(names, t[:-1].tolist())), int(t[-1])
+        return sums, batches
+
+    def _reduce_window(self, window: dict[str, float], batches: int) -> dict[str, float]:
+        return summarize(*self.reduce_sums(window, batches))
 
     def save(self, state: TrainState):
         self.acc.wait_for_everyone()

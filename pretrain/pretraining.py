@@ -15,6 +15,7 @@ from data_pipeline import (PretrainingCollator, PretrainingDataset, SpecialToken
                            load_tokenizer, save_tokenizer, tokenize_corpus, train_tokenizer,
                            word_continuation_ids)
 from modeling import AlbaForPreTraining, ModelConfig
+from modeling.pretraining import IGNORE_INDEX
 
 from .config import ConfigError, RunConfig
 from .engine import Engine, TrainState, make_accelerator, output_metrics, summarize
@@ -101,6 +102,15 @@ class PretrainingData:
         return batch
 
 
+def target_counts(batch: dict) -> dict[str, torch.Tensor]:
+    """How many MLM and sentence targets a batch holds: the engine weights each loss part by its share, so a step's
+    gradient does not depend on how the global batch is split over processes and micro-batches."""
+    counts = {"mlm": (batch["mlm_labels"] != IGNORE_INDEX).sum()}
+    if "sentence_labels" in batch:
+        counts["sentence"] = (batch["sentence_labels"] != IGNORE_INDEX).sum()
+    return counts
+
+
 @torch.no_grad()
 def evaluate(engine: Engine, data: PretrainingData, baseline_token: int | None = None) -> dict:
     """Held-out loss and accuracies (summed counts over all processes), the SOP/NSP 95% interval and the
@@ -120,11 +130,7 @@ def evaluate(engine: Engine, data: PretrainingData, baseline_token: int | None =
         batches += 1
     sums["mlm_baseline_correct"] = float(baseline_hits)
     sums["mlm_baseline_total"] = sums.get("mlm_total", 0.0)
-    if engine.acc.num_processes > 1:
-        names = sorted(sums)
-        t = torch.tensor([sums[n] for n in names] + [batches], device=engine.acc.device, dtype=torch.float64)
-        t = engine.acc.reduce(t, reduction="sum")
-        sums, batches = dict(zip(names, t[:-1].tolist())), int(t[-1])
+    sums, batches = engine.reduce_sums(sums, batches)
     result = summarize(sums, batches)
     n, k = int(sums.get("sentence_total", 0)), int(sums.get("sentence_correct", 0))
     if n:
@@ -143,8 +149,9 @@ def run_pretraining(cfg: RunConfig) -> dict:
     acc = make_accelerator(cfg.precision)
     main, rank, world = acc.is_main_process, acc.process_index, acc.num_processes
     say = print if main else (lambda *a, **k: None)
-    if cfg.batch_size % world:
-        raise ConfigError(f"--batch_size {cfg.batch_size} is not divisible by the {world} processes")
+    if cfg.batch_size % (world * cfg.grad_accum_steps):
+        raise ConfigError(f"--batch_size={cfg.batch_size} must split evenly over {world} process(es) x "
+                          f"--grad_accum_steps={cfg.grad_accum_steps} micro-batches")
 
     say(f"[alba] corpus: {cfg.corpus}")
     docs = load_corpus(cfg.corpus, encoding_errors=cfg.encoding_errors, progress=cfg.progress and main)
@@ -186,7 +193,7 @@ def run_pretraining(cfg: RunConfig) -> dict:
     engine = Engine(model, optimizer, scheduler, acc, max_steps=cfg.max_steps, output_dir=out, tracker=tracker,
                     grad_clip=cfg.grad_clip, log_every=cfg.log_every, save_every=cfg.save_every,
                     eval_every=cfg.eval_every, keep_checkpoints=cfg.keep_checkpoints, max_minutes=cfg.max_minutes,
-                    progress=cfg.progress)
+                    progress=cfg.progress, grad_accum=cfg.grad_accum_steps, target_counts=target_counts)
     baseline = most_frequent_token(s for d in train_ids for s in d)
     try:
         state = engine.fit(data.batches, state, evaluate=lambda: evaluate(engine, data, baseline))
