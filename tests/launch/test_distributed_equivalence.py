@@ -61,7 +61,7 @@ def test_gradient_accumulation_equals_one_batch(single, tmp_path):
 @pytest.mark.parametrize("shard", [False, True], ids=["ddp", "ddp-sharded-lamb"])
 def test_torchrun_two_processes_equal_one(single, tmp_path, shard):
     out = tmp_path / "torchrun"
-    cmd = [TORCHRUN, "--nproc_per_node=2", f"--master_port={free_port()}", str(SCRIPT), *ARGS,
+    cmd = [TORCHRUN, "--standalone", "--nproc_per_node=2", str(SCRIPT), *ARGS,
            f"--shard_optimizer={shard}", f"--output_dir={out}"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
                           env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
@@ -87,7 +87,7 @@ def test_two_nodes_on_loopback_equal_one(single, tmp_path):
 def test_resume_on_a_different_number_of_processes(single, tmp_path):
     """Checkpoint at step 4 of a 2-process run with sharded LAMB, resumed by 1 process: the same run as `single`."""
     out = tmp_path / "switch"
-    cmd = [TORCHRUN, "--nproc_per_node=2", f"--master_port={free_port()}", str(SCRIPT), *ARGS,
+    cmd = [TORCHRUN, "--standalone", "--nproc_per_node=2", str(SCRIPT), *ARGS,
            "--shard_optimizer=True", "--save_every=4", "--keep_checkpoints=2", f"--output_dir={out}"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
