@@ -51,11 +51,12 @@ class AlbaPreTrainedModel(nn.Module):
         """Unique parameters: a weight shared by several layers counts once."""
         return sum(p.numel() for p in self.parameters())
 
-    def save_pretrained(self, directory: str | os.PathLike) -> None:
-        """Write `model.safetensors` and `config.json` (the model config only), each atomically."""
+    def save_pretrained(self, directory: str | os.PathLike, state_dict: dict | None = None) -> None:
+        """Write `model.safetensors` and `config.json` (the model config only), each atomically. `state_dict`
+        replaces the model's own, e.g. whole weights gathered from a partitioned (ZeRO-3) model."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        weights = {name: t.detach().cpu().contiguous() for name, t in self.state_dict().items()}
+        weights = {name: t.detach().cpu().contiguous() for name, t in (state_dict or self.state_dict()).items()}
         _write_atomically(directory / WEIGHTS_NAME, lambda path: save_file(weights, path, metadata={"format": "pt"}))
         config_text = json.dumps(self.config.to_dict(), indent=2) + "\n"
         _write_atomically(directory / CONFIG_NAME, lambda path: Path(path).write_text(config_text))

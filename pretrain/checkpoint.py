@@ -6,6 +6,7 @@ Each checkpoint is written under a temporary name and renamed, and `latest` is r
 from __future__ import annotations
 
 import json
+import warnings
 import os
 import shutil
 from pathlib import Path
@@ -21,13 +22,15 @@ def _write_atomic(path: Path, text: str):
     os.replace(tmp, path)
 
 
-def save_checkpoint(root: Path, step: int, model, optimizer_state: dict, scheduler, state: dict,
-                    keep: int = 2) -> Path:
+def save_checkpoint(root: Path, step: int, model, weights: dict | None, optimizer_state: dict | None, scheduler,
+                    state: dict, keep: int = 2) -> Path:
+    """`weights`: the model's whole state dict when the model itself holds only a partition (else None).
+    `optimizer_state`: None when it is partitioned in a way no single process can write (DeepSpeed ZeRO)."""
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{step:08d}"
     tmp = root / f".tmp-step-{step:08d}"
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
+    model.save_pretrained(tmp, weights)
     torch.save({"optimizer": optimizer_state, "scheduler": scheduler.state_dict(),
                 "torch_rng": torch.get_rng_state()}, tmp / "optimizer.pt")
     (tmp / "trainer_state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
@@ -51,7 +54,11 @@ def load_checkpoint(path: Path, model, optimizer, scheduler) -> dict:
     from safetensors.torch import load_model
     load_model(model, path / "model.safetensors")  # handles the tied embedding/decoder weights
     blob = torch.load(path / "optimizer.pt", weights_only=True)
-    optimizer.load_state_dict(blob["optimizer"])
+    if blob["optimizer"] is not None:
+        optimizer.load_state_dict(blob["optimizer"])
+    else:
+        warnings.warn(f"{path} holds no optimizer state (it was written under DeepSpeed ZeRO, which partitions it); "
+                      "the optimizer moments restart from zero", stacklevel=2)
     scheduler.load_state_dict(blob["scheduler"])
     torch.set_rng_state(blob["torch_rng"])
     return json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))

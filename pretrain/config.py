@@ -74,6 +74,9 @@ class RunConfig:
     max_minutes: float = _opt(0.0, "stop training after this many minutes (0: no limit)", group="train")
     seed: int = _opt(0, "seed of data order, masking and initialisation", group="train")
     precision: str = _opt("fp32", "'fp32', 'bf16' or 'fp16'", ("fp32", "bf16", "fp16"), "train")
+    deepspeed_config: str = _opt("", "DeepSpeed JSON config (ZeRO stage, offload; see launch/configs/); batch size, "
+                                 "accumulation, precision and clipping come from this run config and may be 'auto' "
+                                 "there", group="train")
     # -- run
     output_dir: str = _opt("", "where checkpoints, logs and the final model go (default: runs/pretrain-<time>)",
                            group="run")

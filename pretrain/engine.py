@@ -22,18 +22,26 @@ class TrainingError(RuntimeError):
     """Training cannot go on (diverged, or the processes did not form a group)."""
 
 
-def make_accelerator(precision: str = "fp32"):
-    """An Accelerator on GPU when there is one, else on CPU with gloo. Checks that the processes a launcher started
-    really formed one group: without it every rank would silently train alone."""
+def world_size() -> int:
+    """The number of processes the launcher started (before any process group exists)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def make_accelerator(precision: str = "fp32", deepspeed_config: dict | None = None):
+    """An Accelerator on GPU when there is one, else on CPU with gloo; with DeepSpeed when a (resolved) DeepSpeed
+    config is given. Checks that the processes a launcher started really formed one group: without it every rank
+    would silently train alone."""
     from accelerate import Accelerator
-    from accelerate.utils import InitProcessGroupKwargs
+    from accelerate.utils import DeepSpeedPlugin, InitProcessGroupKwargs
 
     cpu = not torch.cuda.is_available()
     if precision == "fp16" and cpu:
         raise TrainingError("--precision=fp16 needs a CUDA GPU; use bf16 or fp32 on CPU")
-    expected = int(os.environ.get("WORLD_SIZE", "1"))
+    expected = world_size()
     handlers = [InitProcessGroupKwargs(backend="gloo")] if cpu and expected > 1 else []
-    acc = Accelerator(cpu=cpu, mixed_precision={"fp32": "no"}.get(precision, precision), kwargs_handlers=handlers)
+    plugin = DeepSpeedPlugin(hf_ds_config=deepspeed_config) if deepspeed_config else None
+    acc = Accelerator(cpu=cpu and plugin is None, mixed_precision={"fp32": "no"}.get(precision, precision),
+                      kwargs_handlers=handlers, deepspeed_plugin=plugin)
     if acc.num_processes != expected:
         raise TrainingError(f"the launcher started {expected} processes but they formed a group of "
                             f"{acc.num_processes}; each would train alone")
@@ -107,6 +115,9 @@ class Engine:
         self.grad_clip, self.log_every, self.save_every, self.eval_every = grad_clip, log_every, save_every, eval_every
         self.keep, self.max_minutes, self.progress, self.max_bad_steps = keep_checkpoints, max_minutes, progress, max_bad_steps
         self.grad_accum, self.target_counts = grad_accum, target_counts
+        plugin = accelerator.state.deepspeed_plugin
+        self.deepspeed = plugin is not None
+        self.deepspeed_stage = plugin.zero_stage if plugin is not None else -1
 
     @property
     def unwrapped(self):
@@ -199,6 +210,8 @@ class Engine:
                 else:
                     loss = sum(getattr(out, f"{part}_loss") * w[i] for part, w in weights.items()
                                if getattr(out, f"{part}_loss") is not None)
+                if self.deepspeed:
+                    loss = loss * len(micro)  # DeepSpeed divides by its gradient_accumulation_steps itself
                 self.acc.backward(loss)
             outputs.append(out)
             tokens += int(mb["attention_mask"].sum()) if "attention_mask" in mb else mb["input_ids"].numel()
@@ -243,10 +256,16 @@ class Engine:
     def _reduce_window(self, window: dict[str, float], batches: int) -> dict[str, float]:
         return summarize(*self.reduce_sums(window, batches))
 
+    def model_state_dict(self) -> dict | None:
+        """Whole weights when the model is partitioned (DeepSpeed ZeRO-3: a collective, every process calls it),
+        else None: the unwrapped model holds them."""
+        return self.acc.get_state_dict(self.model) if self.deepspeed_stage == 3 else None
+
     def save(self, state: TrainState):
         self.acc.wait_for_everyone()
-        optimizer_state = full_state_dict(self.optimizer)
+        weights = self.model_state_dict()
+        optimizer_state = full_state_dict(self.optimizer) if self.deepspeed_stage < 1 else None
         if self.acc.is_main_process:
-            save_checkpoint(self.output_dir / "checkpoints", state.step, self.unwrapped, optimizer_state,
+            save_checkpoint(self.output_dir / "checkpoints", state.step, self.unwrapped, weights, optimizer_state,
                             self.scheduler, {f.name: getattr(state, f.name) for f in fields(state)}, self.keep)
         self.acc.wait_for_everyone()

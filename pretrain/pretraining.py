@@ -18,7 +18,8 @@ from modeling import AlbaForPreTraining, ModelConfig
 from modeling.pretraining import IGNORE_INDEX
 
 from .config import ConfigError, RunConfig
-from .engine import Engine, TrainState, make_accelerator, output_metrics, summarize
+from .deepspeed_config import load_deepspeed_config, resolve
+from .engine import Engine, TrainState, make_accelerator, output_metrics, summarize, world_size
 from .checkpoint import load_checkpoint
 from .metrics import most_frequent_token, wilson_interval
 from .optim import build_optimizer, build_scheduler
@@ -146,7 +147,10 @@ def run_pretraining(cfg: RunConfig) -> dict:
     if not cfg.output_dir:
         cfg.output_dir = default_output_dir()
     resume_from = check_output_dir(cfg)
-    acc = make_accelerator(cfg.precision)
+    ds_config = None
+    if cfg.deepspeed_config:
+        ds_config = resolve(load_deepspeed_config(cfg.deepspeed_config), cfg, world_size(), cfg.deepspeed_config)
+    acc = make_accelerator(cfg.precision, ds_config)
     main, rank, world = acc.is_main_process, acc.process_index, acc.num_processes
     say = print if main else (lambda *a, **k: None)
     if cfg.batch_size % (world * cfg.grad_accum_steps):
@@ -201,10 +205,11 @@ def run_pretraining(cfg: RunConfig) -> dict:
         summary = {**{f"eval/{k}": v for k, v in results.items()}, "steps": state.step,
                    "train_tokens": state.tokens, "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),
                    "wall_seconds": time.perf_counter() - started, "output_dir": str(out)}
+        weights = engine.model_state_dict()
         if main:
             tracker.log({k: v for k, v in summary.items() if k.startswith("eval/")}, step=state.step)
             tracker.summary(summary)
-            engine.unwrapped.save_pretrained(out)
+            engine.unwrapped.save_pretrained(out, weights)
             (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
             print(format_summary(summary, cfg.sentence_task))
     finally:

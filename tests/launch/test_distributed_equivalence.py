@@ -99,3 +99,26 @@ def test_resume_on_a_different_number_of_processes(single, tmp_path):
                    f"--output_dir={out}", "--resume")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert_same_run(single, out)
+
+
+DEEPSPEED = str(Path(sys.executable).parent / "deepspeed")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", [2, 3])
+def test_deepspeed_zero_two_processes_equal_one(single_adamw, tmp_path, stage):
+    out = tmp_path / f"zero{stage}"
+    cmd = [DEEPSPEED, "--num_gpus", "2", f"--master_port={free_port()}", str(SCRIPT), *ARGS, "--optimizer=adamw",
+           f"--deepspeed_config={ROOT / 'launch' / 'configs' / f'zero{stage}.json'}", f"--output_dir={out}"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "2 process(es)" in proc.stdout
+    assert_same_run(single_adamw, out)
+
+
+@pytest.fixture(scope="module")
+def single_adamw(tmp_path_factory):
+    out = tmp_path_factory.mktemp("single_adamw") / "run"
+    proc = run_cli(SCRIPT, *ARGS, "--optimizer=adamw", f"--output_dir={out}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
