@@ -9,7 +9,7 @@ import os
 import time
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 import torch
 from tqdm.auto import tqdm
@@ -48,6 +48,15 @@ def make_accelerator(precision: str = "fp32", deepspeed_config: dict | None = No
     return acc
 
 
+class StepResult(NamedTuple):
+    outputs: list
+    tokens: int  # real (unpadded) tokens of this process's batch
+    grad_norm: float | None
+    skipped: bool  # the optimizer did not step (non-finite gradient)
+    diverged: bool  # skipped for a reason that counts toward stopping the run
+    flops: float  # training FLOPs this process spent (0 when unknown)
+
+
 @dataclass
 class TrainState:
     """The data cursor and counters saved with every checkpoint."""
@@ -55,6 +64,7 @@ class TrainState:
     epoch: int = 0
     batch_in_epoch: int = 0
     tokens: int = 0
+    samples: int = 0
     train_seconds: float = 0.0
 
 
@@ -96,12 +106,14 @@ class Engine:
                  tracker, grad_clip: float = 1.0, log_every: int = 20, save_every: int = 0, eval_every: int = 0,
                  keep_checkpoints: int = 2, max_minutes: float = 0.0, progress: bool = True,
                  max_bad_steps: int = 5, grad_accum: int = 1,
-                 target_counts: Callable[[dict], dict[str, torch.Tensor]] | None = None):
+                 target_counts: Callable[[dict], dict[str, torch.Tensor]] | None = None,
+                 flops_per_batch: Callable[[dict], float] | None = None, peak_flops: float | None = None):
         """`grad_accum`: each process's batch of a step is split into this many micro-batches, one backward each.
         `target_counts(batch)`: for each loss part P (the output's `P_loss`, a mean over that batch's targets), how
         many targets the batch holds. With it, every part is weighted by its share of the step's targets over all
         micro-batches and processes, so the gradient equals that of one process on the whole global batch. Without
-        it, micro-batches and processes weigh equally, as DDP and DeepSpeed do."""
+        it, micro-batches and processes weigh equally, as DDP and DeepSpeed do. `flops_per_batch(batch)`: the
+        training FLOPs one micro-batch costs, for model FLOP/s and, with `peak_flops` (per process), MFU."""
         self.acc = accelerator
         if hasattr(optimizer, "consolidate_state_dict"):
             # A whole-tensor-sharded optimizer places its own state; Accelerate's placement would read its
@@ -115,6 +127,7 @@ class Engine:
         self.grad_clip, self.log_every, self.save_every, self.eval_every = grad_clip, log_every, save_every, eval_every
         self.keep, self.max_minutes, self.progress, self.max_bad_steps = keep_checkpoints, max_minutes, progress, max_bad_steps
         self.grad_accum, self.target_counts = grad_accum, target_counts
+        self.flops_per_batch, self.peak_flops = flops_per_batch, peak_flops
         plugin = accelerator.state.deepspeed_plugin
         self.deepspeed = plugin is not None
         self.deepspeed_stage = plugin.zero_stage if plugin is not None else -1
@@ -134,7 +147,7 @@ class Engine:
         bar = tqdm(total=self.max_steps, initial=state.step, desc="train", unit="step", dynamic_ncols=True,
                    disable=not (self.progress and main))
         window: dict[str, float] = {}
-        window_batches, window_tokens, window_start = 0, 0, time.perf_counter()
+        window_batches, window_tokens, window_start, window_flops = 0, 0, time.perf_counter(), 0.0
         bad_in_row, started = 0, time.perf_counter()
         self.model.train()
         stopped_early = False
@@ -143,38 +156,41 @@ class Engine:
             for batch in batches_for_epoch(state.epoch, state.batch_in_epoch):
                 progressed = True
                 t0 = time.perf_counter()
-                outputs, tokens, grad_norm = self._step(self._to_device(batch))
+                batch = self._to_device(batch)
+                result = self._step(batch)
                 state.batch_in_epoch += 1  # consumed even when skipped, so that a resume does not replay it
-                if grad_norm is not None and not math.isfinite(grad_norm):
-                    # Every process sees the same reduced gradient norm, so all of them skip together.
-                    bad_in_row += 1
-                    self.tracker.log({"train/skipped_nonfinite": 1}, step=state.step)
+                if result.skipped:
+                    if main:
+                        self.tracker.log({"train/skipped_nonfinite": 1}, step=state.step)
+                    bad_in_row = bad_in_row + 1 if result.diverged else bad_in_row
                     if bad_in_row >= self.max_bad_steps:
                         raise TrainingError(f"the gradient was not finite for {bad_in_row} steps in a row at step "
                                             f"{state.step}; lower --lr or check the data")
                     continue
                 bad_in_row = 0
                 state.step += 1
-                state.tokens += tokens * self.acc.num_processes
+                state.tokens += result.tokens * self.acc.num_processes
+                state.samples += len(batch["input_ids"]) * self.acc.num_processes
                 state.train_seconds += time.perf_counter() - t0
-                for out in outputs:
+                for out in result.outputs:
                     for name, value in output_metrics(out).items():
                         window[name] = window.get(name, 0.0) + float(value)
-                window_batches += len(outputs)
-                window_tokens += tokens
+                window_batches += len(result.outputs)
+                window_tokens += result.tokens
+                window_flops += result.flops
                 bar.update(1)
                 if state.step % self.log_every == 0 or state.step == self.max_steps:
                     metrics = self._reduce_window(window, window_batches)
                     elapsed = time.perf_counter() - window_start
                     metrics.update(lr=self.scheduler.get_last_lr()[0],
                                    tokens_per_s=window_tokens * self.acc.num_processes / max(elapsed, 1e-9),
-                                   epoch=state.epoch)
-                    if grad_norm is not None:
-                        metrics["grad_norm"] = float(grad_norm)
+                                   epoch=state.epoch, samples=state.samples)
+                    metrics.update(self._step_stats(result, window_flops, elapsed))
                     if main:
                         self.tracker.log({f"train/{k}": v for k, v in metrics.items()}, step=state.step)
                     bar.set_postfix(loss=f"{metrics.get('loss', math.nan):.3f}", lr=f"{metrics['lr']:.2e}")
                     window, window_batches, window_tokens, window_start = {}, 0, 0, time.perf_counter()
+                    window_flops = 0.0
                 if evaluate and self.eval_every and state.step % self.eval_every == 0 and state.step < self.max_steps:
                     self._evaluate(evaluate, state)
                 if self.save_every and state.step % self.save_every == 0 and state.step < self.max_steps:
@@ -195,10 +211,10 @@ class Engine:
 
     def _step(self, batch: dict):
         """Forward and backward over the micro-batches of one step, then clip and step the optimizer unless the
-        gradient is not finite. Returns the outputs, the tokens seen and the gradient norm."""
+        gradient is not finite."""
         micro = [dict(zip(batch, parts)) for parts in zip(*(v.tensor_split(self.grad_accum) for v in batch.values()))]
         weights = self._part_weights(micro) if self.target_counts else None
-        outputs, tokens = [], 0
+        outputs, tokens, flops = [], 0, 0.0
         for i, mb in enumerate(micro):
             # Gradients are reduced between processes only once, on the last micro-batch.
             sync = contextlib.nullcontext() if i == len(micro) - 1 else self.acc.no_sync(self.model)
@@ -214,16 +230,46 @@ class Engine:
                     loss = loss * len(micro)  # DeepSpeed divides by its gradient_accumulation_steps itself
                 self.acc.backward(loss)
             outputs.append(out)
+            flops += self.flops_per_batch(mb) if self.flops_per_batch else 0.0
             tokens += int(mb["attention_mask"].sum()) if "attention_mask" in mb else mb["input_ids"].numel()
         # The norm is computed (without clipping when grad_clip is 0) to catch non-finite gradients. DeepSpeed
         # clips and checks inside its own step and may report no norm (None).
         grad_norm = self.acc.clip_grad_norm_(self.model.parameters(), self.grad_clip or math.inf)
         grad_norm = float(grad_norm) if grad_norm is not None else None
-        if grad_norm is None or math.isfinite(grad_norm):
+        finite_loss = all(bool(torch.isfinite(o.loss.detach())) for o in outputs)
+        if self.acc.scaler is not None:
+            # fp16: the scaler skips a step whose gradients overflowed and lowers the scale, which is how dynamic
+            # loss scaling finds its level; only a non-finite loss itself means the run diverged.
             self.optimizer.step()
+            skipped = self.optimizer.step_was_skipped
+            diverged = skipped and not finite_loss
+        else:
+            skipped = diverged = grad_norm is not None and not math.isfinite(grad_norm)
+            if not skipped:
+                self.optimizer.step()
+        if not skipped:
             self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
-        return outputs, tokens, grad_norm
+        return StepResult(outputs, tokens, grad_norm, skipped, diverged, flops)
+
+    def _step_stats(self, result: StepResult, flops: float, seconds: float) -> dict[str, float]:
+        """Gradient norm, loss scale, the optimizer's own statistics (LAMB trust ratios) and model FLOP/s (MFU
+        when the device's peak is known)."""
+        stats = {}
+        if result.grad_norm is not None:
+            stats["grad_norm"] = result.grad_norm
+        if self.acc.scaler is not None:
+            stats["loss_scale"] = float(self.acc.scaler.get_scale())
+        inner = getattr(self.optimizer, "optimizer", self.optimizer)
+        inner = getattr(inner, "optim", inner)  # the local optimizer of a whole-tensor-sharded one
+        if hasattr(inner, "statistics"):
+            stats.update(inner.statistics())
+        if self.flops_per_batch:
+            achieved = flops * self.acc.num_processes / max(seconds, 1e-9)
+            stats["model_tflops_per_s"] = achieved / 1e12
+            if self.peak_flops:
+                stats["mfu"] = achieved / (self.peak_flops * self.acc.num_processes)
+        return stats
 
     def _part_weights(self, micro: list[dict]) -> dict[str, list[float]]:
         """Per loss part, each micro-batch's weight: its share of the step's targets over all processes, times

@@ -21,6 +21,7 @@ class Lamb(torch.optim.Optimizer):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, bias_correction=bias_correction,
                         trust_all=trust_all, max_trust_ratio=max_trust_ratio, foreach=foreach)
         super().__init__(params, defaults)
+        self._ratios: list[torch.Tensor] = []  # the last step's trust ratios, for statistics()
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -28,6 +29,7 @@ class Lamb(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        self._ratios = []
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
@@ -44,6 +46,14 @@ class Lamb(torch.optim.Optimizer):
                 foreach = params[0].is_cuda
             (self._step_foreach if foreach else self._step_loop)(group, params)
         return loss
+
+    def statistics(self) -> dict[str, float]:
+        """Min, mean and max of the trust ratios of the last step (over the tensors they were applied to)."""
+        if not self._ratios:
+            return {}
+        r = torch.cat(self._ratios).float()
+        return {"trust_ratio_min": r.min().item(), "trust_ratio_mean": r.mean().item(),
+                "trust_ratio_max": r.max().item()}
 
     def _corrections(self, group, p) -> tuple[float, float]:
         beta1, beta2 = group["betas"]
@@ -70,6 +80,7 @@ class Lamb(torch.optim.Optimizer):
             ratio = 1.0
             if self._applies_trust(group):
                 ratio = _trust_ratio(p.norm(), update.norm(), group["max_trust_ratio"])
+                self._ratios.append(ratio.reshape(1))
             p.add_(update * ratio, alpha=-group["lr"])
 
     def _step_foreach(self, group, params):
@@ -92,7 +103,9 @@ class Lamb(torch.optim.Optimizer):
         if self._applies_trust(group):
             w_norms = torch.stack(torch._foreach_norm(params))
             u_norms = torch.stack(torch._foreach_norm(updates))
-            torch._foreach_mul_(updates, list(_trust_ratio(w_norms, u_norms, group["max_trust_ratio"]).unbind()))
+            ratios = _trust_ratio(w_norms, u_norms, group["max_trust_ratio"])
+            self._ratios.append(ratios)
+            torch._foreach_mul_(updates, list(ratios.unbind()))
         torch._foreach_add_(params, updates, alpha=-group["lr"])
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from typing import Iterable
 
@@ -24,3 +25,24 @@ def most_frequent_token(token_streams: Iterable[Iterable[int]]) -> int:
     if not counts:
         raise ValueError("no tokens to count")
     return counts.most_common(1)[0][0]
+
+
+# Dense peak FLOP/s of common training GPUs (vendor figures without sparsity): bf16/fp16 and fp32 (TF32 tensor
+# cores, which torch uses for fp32 matmuls only when allowed, so fp32 MFU is against the TF32 peak).
+_PEAKS = {"H200": (989e12, 494e12), "H100": (989e12, 494e12), "A100": (312e12, 156e12), "L4": (121e12, 60e12)}
+
+
+def peak_flops(device_name: str, precision: str) -> float | None:
+    """Peak FLOP/s of one device for MFU; ALBA_PEAK_TFLOPS overrides; None (no MFU) when unknown, e.g. on CPU."""
+    override = os.environ.get("ALBA_PEAK_TFLOPS")
+    if override:
+        return float(override) * 1e12
+    for name, (half, single) in _PEAKS.items():
+        if name in device_name:
+            return half if precision in ("bf16", "fp16") else single
+    return None
+
+
+def device_name(device) -> str:
+    import torch
+    return torch.cuda.get_device_name(device) if getattr(device, "type", "") == "cuda" else str(device)

@@ -15,13 +15,14 @@ from data_pipeline import (PretrainingCollator, PretrainingDataset, SpecialToken
                            load_tokenizer, save_tokenizer, tokenize_corpus, train_tokenizer,
                            word_continuation_ids)
 from modeling import AlbaForPreTraining, ModelConfig
+from modeling.flops import pretraining_flops
 from modeling.pretraining import IGNORE_INDEX
 
 from .config import ConfigError, RunConfig
 from .deepspeed_config import load_deepspeed_config, resolve
 from .engine import Engine, TrainState, make_accelerator, output_metrics, summarize, world_size
 from .checkpoint import load_checkpoint
-from .metrics import most_frequent_token, wilson_interval
+from .metrics import device_name, most_frequent_token, peak_flops, wilson_interval
 from .optim import build_optimizer, build_scheduler
 from .rundir import check_output_dir, default_output_dir, prepare_output_dir
 from .sampler import GlobalBatchSampler
@@ -197,7 +198,10 @@ def run_pretraining(cfg: RunConfig) -> dict:
     engine = Engine(model, optimizer, scheduler, acc, max_steps=cfg.max_steps, output_dir=out, tracker=tracker,
                     grad_clip=cfg.grad_clip, log_every=cfg.log_every, save_every=cfg.save_every,
                     eval_every=cfg.eval_every, keep_checkpoints=cfg.keep_checkpoints, max_minutes=cfg.max_minutes,
-                    progress=cfg.progress, grad_accum=cfg.grad_accum_steps, target_counts=target_counts)
+                    progress=cfg.progress, grad_accum=cfg.grad_accum_steps, target_counts=target_counts,
+                    flops_per_batch=lambda b: pretraining_flops(mcfg, *b["input_ids"].shape,
+                                                                int((b["mlm_labels"] != IGNORE_INDEX).sum())),
+                    peak_flops=peak_flops(device_name(acc.device), cfg.precision))
     baseline = most_frequent_token(s for d in train_ids for s in d)
     try:
         state = engine.fit(data.batches, state, evaluate=lambda: evaluate(engine, data, baseline))

@@ -122,3 +122,10 @@ def single_adamw(tmp_path_factory):
     proc = run_cli(SCRIPT, *ARGS, "--optimizer=adamw", f"--output_dir={out}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
+
+
+def test_logs_carry_optimizer_and_throughput_statistics(single):
+    record = json.loads((single / "metrics.jsonl").read_text().splitlines()[0])
+    assert record["train/samples"] == 16
+    assert 0 < record["train/trust_ratio_min"] <= record["train/trust_ratio_mean"] <= record["train/trust_ratio_max"]
+    assert record["train/model_tflops_per_s"] > 0 and record["train/grad_norm"] > 0
