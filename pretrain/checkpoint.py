@@ -6,12 +6,14 @@ Each checkpoint is written under a temporary name and renamed, and `latest` is r
 from __future__ import annotations
 
 import json
-import warnings
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 import torch
+
+from .config import ConfigError
 
 LATEST = "latest"
 
@@ -51,14 +53,22 @@ def latest_checkpoint(root: Path) -> Path | None:
 
 
 def load_checkpoint(path: Path, model, optimizer, scheduler) -> dict:
+    """Restore model, optimizer, scheduler and RNG; returns the trainer state. A damaged checkpoint is a ConfigError
+    that says what is wrong and what to do; nothing on disk is changed."""
     from safetensors.torch import load_model
-    load_model(model, path / "model.safetensors")  # handles the tied embedding/decoder weights
-    blob = torch.load(path / "optimizer.pt", weights_only=True)
-    if blob["optimizer"] is not None:
-        optimizer.load_state_dict(blob["optimizer"])
-    else:
+    try:
+        load_model(model, path / "model.safetensors")  # handles the tied embedding/decoder weights
+        blob = torch.load(path / "optimizer.pt", weights_only=True)
+        state = json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+        if blob["optimizer"] is not None:
+            optimizer.load_state_dict(blob["optimizer"])
+        scheduler.load_state_dict(blob["scheduler"])
+    except Exception as e:  # any failure here means the files do not hold what this run needs
+        reason = " ".join(str(e).split())[:300]
+        raise ConfigError(f"checkpoint {path} cannot be loaded ({type(e).__name__}: {reason}); point "
+                          f"{path.parent / LATEST} at an earlier step-N directory, or start a new run") from None
+    if blob["optimizer"] is None:
         warnings.warn(f"{path} holds no optimizer state (it was written under DeepSpeed ZeRO, which partitions it); "
                       "the optimizer moments restart from zero", stacklevel=2)
-    scheduler.load_state_dict(blob["scheduler"])
     torch.set_rng_state(blob["torch_rng"])
-    return json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+    return state

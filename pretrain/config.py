@@ -142,8 +142,12 @@ class RunConfig:
         typed = {k: _coerce(valid[k], v) for k, v in values.items()}
         return cls(**typed)
 
-    def differences(self, other: "RunConfig", ignore=("overwrite", "resume", "progress", "output_dir",
-                                                      "max_minutes", "wandb")) -> list[str]:
+    # Options a resumed run may change: how it is launched, logged and saved, not what it trains.
+    RESUMABLE_CHANGES = ("overwrite", "resume", "progress", "output_dir", "max_minutes", "wandb", "log_every",
+                         "eval_every", "save_every", "keep_checkpoints", "grad_accum_steps", "deepspeed_config",
+                         "shard_optimizer")
+
+    def differences(self, other: "RunConfig", ignore=RESUMABLE_CHANGES) -> list[str]:
         a, b = self.to_dict(), other.to_dict()
         return [k for k in a if k not in ignore and a[k] != b[k]]
 
