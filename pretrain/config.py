@@ -20,6 +20,11 @@ def _opt(default, help: str, choices: tuple | None = None, group: str = ""):
     return field(default=default, metadata={"help": help, "choices": choices, "group": group})
 
 
+# What a phase of multi-phase pretraining may set (BERT: seq 128 for 90% of the steps, then 512).
+PHASE_KEYS = ("max_steps", "max_seq_length", "batch_size", "grad_accum_steps", "max_predictions", "lr", "warmup",
+              "schedule", "decay_power", "end_lr_ratio", "decay_start")
+
+
 @dataclass
 class RunConfig:
     # -- data
@@ -68,6 +73,10 @@ class RunConfig:
     lamb_bias_correction: bool = _opt(True, "LAMB: Adam-style bias correction of the moments", group="train")
     grad_clip: float = _opt(1.0, "global gradient-norm clip; 0 disables", group="train")
     batch_size: int = _opt(64, "examples per optimizer step, summed over all processes", group="train")
+    phases: list = _opt(None, "multi-phase pretraining, e.g. [{\"max_seq_length\": 128, \"max_steps\": 900}, "
+                        "{\"max_seq_length\": 512, \"max_steps\": 100, \"batch_size\": 32, \"lr\": 5e-4}]: each phase "
+                        "overrides these options (" + ", ".join(PHASE_KEYS) + ") for its own max_steps, with its own "
+                        "warmup and decay; the run's max_steps becomes their sum", group="train")
     grad_accum_steps: int = _opt(1, "micro-batches per optimizer step on each process (same global batch, less "
                                  "memory)", group="train")
     max_steps: int = _opt(1000, "optimizer steps to train", group="train")
@@ -93,6 +102,18 @@ class RunConfig:
 
     def __post_init__(self):
         self.model_overrides = dict(self.model_overrides or {})
+        self.phases = [dict(p) for p in (self.phases or [])]
+        for i, phase in enumerate(self.phases):
+            unknown = sorted(set(phase) - set(PHASE_KEYS))
+            if unknown or "max_steps" not in phase:
+                raise ConfigError(f"--phases[{i}] must set max_steps and may set only {', '.join(PHASE_KEYS)}"
+                                  + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+        if self.phases:
+            # Checked like any run's options: each phase is a complete run config of its own.
+            for phase in self.phase_configs():
+                if phase.max_steps <= 0:
+                    raise ConfigError("every phase's max_steps must be positive")
+            self.max_steps = sum(p["max_steps"] for p in self.phases)
         for f in dataclasses.fields(self):
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
@@ -114,6 +135,13 @@ class RunConfig:
             raise ConfigError("--lr must be positive and --warmup, --weight_decay, --grad_clip non-negative")
         if self.overwrite and self.resume:
             raise ConfigError("--overwrite and --resume exclude each other")
+
+    def phase_configs(self) -> list["RunConfig"]:
+        """One config per phase (the run itself when it has none); each phase's max_steps is its own length."""
+        if not self.phases:
+            return [self]
+        base = {k: v for k, v in self.to_dict().items() if k != "phases"}
+        return [RunConfig.build(**{**base, **phase}) for phase in self.phases]
 
     @property
     def warmup_steps(self) -> int:
@@ -172,7 +200,7 @@ def _read_config_file(path: str) -> dict:
 
 def _coerce(f: dataclasses.Field, value):
     """Accept what fire and JSON produce (1 for 1.0, 7 for '7') but refuse values of the wrong kind."""
-    kind = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict}[str(f.type)]
+    kind = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict, "list": list}[str(f.type)]
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -188,4 +216,7 @@ def _coerce(f: dataclasses.Field, value):
         return os.fspath(str(value))
     elif kind is dict and (value is None or isinstance(value, dict)):
         return value
+    elif kind is list and (value is None or (isinstance(value, (list, tuple))
+                                              and all(isinstance(v, dict) for v in value))):
+        return None if value is None else list(value)
     raise ConfigError(f"--{f.name} expects {kind.__name__}, got {value!r}")

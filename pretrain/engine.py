@@ -66,6 +66,7 @@ class TrainState:
     tokens: int = 0
     samples: int = 0
     train_seconds: float = 0.0
+    phase: int = 0  # of multi-phase pretraining
 
 
 def output_metrics(out) -> dict[str, torch.Tensor]:

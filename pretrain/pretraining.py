@@ -52,11 +52,11 @@ def _build_tokenizer(cfg: RunConfig, train_docs, main: bool):
     return load_tokenizer(path)
 
 
-def _model_config(cfg: RunConfig, vocab_size: int) -> ModelConfig:
+def _model_config(cfg: RunConfig, vocab_size: int, max_seq_length: int) -> ModelConfig:
     overrides = {"vocab_size": vocab_size, "sentence_head": cfg.sentence_task, **cfg.model_overrides}
     mcfg = ModelConfig.from_preset(cfg.model, **overrides)
-    if mcfg.max_position_embeddings < cfg.max_seq_length:
-        raise ConfigError(f"--max_seq_length {cfg.max_seq_length} exceeds the model's max_position_embeddings "
+    if mcfg.max_position_embeddings < max_seq_length:
+        raise ConfigError(f"--max_seq_length {max_seq_length} exceeds the model's max_position_embeddings "
                           f"{mcfg.max_position_embeddings}")
     if mcfg.vocab_size < vocab_size:
         raise ConfigError(f"the model's vocab_size {mcfg.vocab_size} is smaller than the tokenizer's {vocab_size}")
@@ -143,6 +143,33 @@ def evaluate(engine: Engine, data: PretrainingData, baseline_token: int | None =
     return result
 
 
+def phase_scheduler(optimizer, pcfg: RunConfig):
+    """A fresh warmup + decay over the phase's own steps, peaking at its lr."""
+    for group in optimizer.param_groups:
+        group["lr"] = group["initial_lr"] = pcfg.lr
+    return build_scheduler(optimizer, pcfg.warmup_steps, pcfg.max_steps, pcfg.schedule, pcfg.decay_power,
+                           pcfg.end_lr_ratio, pcfg.decay_start)
+
+
+def train_phases(engine: Engine, phases: list[RunConfig], make_data, state: TrainState, optimizer, evaluate,
+                 say) -> TrainState:
+    """Run the phases from `state.phase` on; each switches the data (sequence length, batch) and the schedule, not
+    the code. The engine checkpoints at the end of every phase, so a resume can start at any phase boundary."""
+    end = sum(p.max_steps for p in phases[:state.phase + 1])
+    while True:
+        pcfg = phases[state.phase]
+        if len(phases) > 1:
+            say(f"[alba] phase {state.phase + 1}/{len(phases)}: steps {end - pcfg.max_steps}-{end}, "
+                f"seq {pcfg.max_seq_length}, batch {pcfg.batch_size}, lr {pcfg.lr:g}")
+        engine.max_steps, engine.grad_accum = end, pcfg.grad_accum_steps
+        state = engine.fit(make_data(pcfg).batches, state, evaluate=evaluate)
+        if state.step < end or state.phase == len(phases) - 1:  # stopped early, or done
+            return state
+        state.phase, state.epoch, state.batch_in_epoch = state.phase + 1, 0, 0
+        engine.scheduler = phase_scheduler(optimizer, phases[state.phase])
+        end += phases[state.phase].max_steps
+
+
 def run_pretraining(cfg: RunConfig) -> dict:
     started = time.perf_counter()
     if not cfg.output_dir:
@@ -150,13 +177,18 @@ def run_pretraining(cfg: RunConfig) -> dict:
     resume_from = check_output_dir(cfg)
     ds_config = None
     if cfg.deepspeed_config:
+        if any((p.batch_size, p.grad_accum_steps) != (cfg.batch_size, cfg.grad_accum_steps)
+               for p in cfg.phase_configs()):
+            raise ConfigError("--deepspeed_config fixes the batch size and accumulation for the whole run; phases "
+                              "that change batch_size or grad_accum_steps need DDP (no --deepspeed_config)")
         ds_config = resolve(load_deepspeed_config(cfg.deepspeed_config), cfg, world_size(), cfg.deepspeed_config)
     acc = make_accelerator(cfg.precision, ds_config)
     main, rank, world = acc.is_main_process, acc.process_index, acc.num_processes
     say = print if main else (lambda *a, **k: None)
-    if cfg.batch_size % (world * cfg.grad_accum_steps):
-        raise ConfigError(f"--batch_size={cfg.batch_size} must split evenly over {world} process(es) x "
-                          f"--grad_accum_steps={cfg.grad_accum_steps} micro-batches")
+    for pcfg in cfg.phase_configs():
+        if pcfg.batch_size % (world * pcfg.grad_accum_steps):
+            raise ConfigError(f"--batch_size={pcfg.batch_size} must split evenly over {world} process(es) x "
+                              f"--grad_accum_steps={pcfg.grad_accum_steps} micro-batches")
 
     say(f"[alba] corpus: {cfg.corpus}")
     docs = load_corpus(cfg.corpus, encoding_errors=cfg.encoding_errors, progress=cfg.progress and main)
@@ -166,9 +198,12 @@ def run_pretraining(cfg: RunConfig) -> dict:
     train_ids = tokenize_corpus(tokenizer, train_docs, progress=cfg.progress and main)
     eval_ids = tokenize_corpus(tokenizer, eval_docs, progress=False) if eval_docs else []
     vocab_size = tokenizer.get_vocab_size()
-    mcfg = _model_config(cfg, vocab_size)
-    data = PretrainingData(cfg, train_ids, eval_ids, special, vocab_size, word_continuation_ids(tokenizer), rank,
-                           world)
+    phases = cfg.phase_configs()
+    mcfg = _model_config(cfg, vocab_size, max(p.max_seq_length for p in phases))
+    continuation = word_continuation_ids(tokenizer)
+    make_data = lambda pcfg: PretrainingData(pcfg, train_ids, eval_ids, special, vocab_size,  # noqa: E731
+                                             continuation, rank, world)
+    data = make_data(phases[-1])  # the evaluation set: pairs of the final phase's length
     n_sent = sum(len(d) for d in docs)
     n_tok = sum(len(s) for d in train_ids for s in d)
     say(f"[alba] {len(docs)} documents, {n_sent} sentences; {len(train_docs)} train / {len(eval_docs)} held out; "
@@ -180,10 +215,11 @@ def run_pretraining(cfg: RunConfig) -> dict:
     optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_eps, cfg.shard_optimizer,
                                 bias_correction=cfg.lamb_bias_correction, trust_all=cfg.lamb_trust_all,
                                 max_trust_ratio=cfg.lamb_max_trust_ratio or None)
-    scheduler = build_scheduler(optimizer, cfg.warmup_steps, cfg.max_steps, cfg.schedule, cfg.decay_power,
-                                cfg.end_lr_ratio, cfg.decay_start)
     out = Path(cfg.output_dir)
     state = TrainState()
+    if resume_from:  # the checkpoint's scheduler belongs to the phase it was written in
+        state.phase = json.loads((resume_from / "trainer_state.json").read_text(encoding="utf-8")).get("phase", 0)
+    scheduler = phase_scheduler(optimizer, phases[state.phase])
     if main and not resume_from:
         prepare_output_dir(cfg)
         save_tokenizer(tokenizer, out)
@@ -204,7 +240,8 @@ def run_pretraining(cfg: RunConfig) -> dict:
                     peak_flops=peak_flops(device_name(acc.device), cfg.precision))
     baseline = most_frequent_token(s for d in train_ids for s in d)
     try:
-        state = engine.fit(data.batches, state, evaluate=lambda: evaluate(engine, data, baseline))
+        state = train_phases(engine, phases, make_data, state, optimizer,
+                             evaluate=lambda: evaluate(engine, data, baseline), say=say)
         results = evaluate(engine, data, baseline) if data.eval_instances else {}
         summary = {**{f"eval/{k}": v for k, v in results.items()}, "steps": state.step,
                    "train_tokens": state.tokens, "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),

@@ -58,3 +58,32 @@ def test_damaged_checkpoint_and_changed_options_are_clear_errors(tmp_path):
     line = damaged.stderr.strip().splitlines()[-1]
     assert line.startswith(f"alba: error: checkpoint {step} cannot be loaded") and "earlier step-N" in line
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # nothing changed on disk
+
+
+def test_two_phases_resume_across_the_switch(tmp_path):
+    """Phase 1 at seq 32, phase 2 at seq 64 with another batch size and lr; a run stopped at the switch and resumed
+    ends where the uninterrupted one does."""
+    phases = ('--phases=[{"max_seq_length": 32, "max_steps": 6, "batch_size": 16, "lr": 2e-3}, '
+              '{"max_seq_length": 64, "max_steps": 4, "batch_size": 8, "lr": 1e-3, "warmup": 1}]')
+    base = [a for a in ARGS if not a.startswith(("--max_steps", "--save_every", "--log_every"))]
+    base += [phases, "--log_every=1", "--save_every=0"]
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    proc = run_cli(SCRIPT, *base, f"--output_dir={whole}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "phase 2/2: steps 6-10, seq 64, batch 8, lr 0.001" in proc.stdout
+    records = [json.loads(l) for l in (whole / "metrics.jsonl").open() if '"train/lr"' in l]
+    lrs = {r["step"]: r["train/lr"] for r in records}
+    assert lrs[6] == 0.0 and lrs[7] == 1e-3  # phase 1 decayed to 0; phase 2 warmed up in 1 step
+    assert max(r["train/samples"] for r in records) == 6 * 16 + 4 * 8
+
+    # Keep only the checkpoint written at the end of phase 1, as if the run had died in phase 2.
+    proc = run_cli(SCRIPT, *base, "--save_every=3", "--keep_checkpoints=10", f"--output_dir={split}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    state = json.loads((split / "checkpoints" / "step-00000006" / "trainer_state.json").read_text())
+    assert (state["step"], state["phase"]) == (6, 0)
+    (split / "checkpoints" / "latest").write_text("step-00000006")
+    proc = run_cli(SCRIPT, *base, "--save_every=3", "--keep_checkpoints=10", f"--output_dir={split}", "--resume")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    a, b = load_file(whole / "model.safetensors"), load_file(split / "model.safetensors")
+    for k in a:
+        torch.testing.assert_close(b[k], a[k], rtol=0, atol=0, msg=k)
