@@ -99,6 +99,10 @@ def summarize(sums: dict[str, float], batches: int) -> dict[str, float]:
             total = sums.get(name[:-len("_correct")] + "_total", 0.0)
             if total:
                 result[name[:-len("_correct")] + "_accuracy"] = value / total
+    parts = [n for n in result if n.endswith("_loss") and n + "_sum" in sums]
+    if "loss" in result and parts:
+        # The total is the sum of its parts, each per target, so it too is independent of how batches were split.
+        result["loss"] = sum(result[n] for n in parts)
     return result
 
 

@@ -244,7 +244,7 @@ def run_pretraining(cfg: RunConfig) -> dict:
                              evaluate=lambda: evaluate(engine, data, baseline), say=say)
         results = evaluate(engine, data, baseline) if data.eval_instances else {}
         summary = {**{f"eval/{k}": v for k, v in results.items()}, "steps": state.step,
-                   "train_tokens": state.tokens, "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),
+                   "train_seconds": state.train_seconds, "train_tokens": state.tokens, "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),
                    "wall_seconds": time.perf_counter() - started, "output_dir": str(out)}
         weights = engine.model_state_dict()
         if main:
