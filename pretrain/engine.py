@@ -40,8 +40,14 @@ def make_accelerator(precision: str = "fp32", deepspeed_config: dict | None = No
     expected = world_size()
     handlers = [InitProcessGroupKwargs(backend="gloo")] if cpu and expected > 1 else []
     plugin = DeepSpeedPlugin(hf_ds_config=deepspeed_config) if deepspeed_config else None
-    acc = Accelerator(cpu=cpu and plugin is None, mixed_precision={"fp32": "no"}.get(precision, precision),
-                      kwargs_handlers=handlers, deepspeed_plugin=plugin)
+    try:
+        acc = Accelerator(cpu=cpu and plugin is None, mixed_precision={"fp32": "no"}.get(precision, precision),
+                          kwargs_handlers=handlers, deepspeed_plugin=plugin)
+    except ValueError as e:
+        if expected == 1:
+            raise
+        raise TrainingError(f"the launcher started {expected} processes but they could not form a group "
+                            f"({' '.join(str(e).split())})") from None
     if acc.num_processes != expected:
         raise TrainingError(f"the launcher started {expected} processes but they formed a group of "
                             f"{acc.num_processes}; each would train alone")

@@ -129,3 +129,12 @@ def test_logs_carry_optimizer_and_throughput_statistics(single):
     assert record["train/samples"] == 16
     assert 0 < record["train/trust_ratio_min"] <= record["train/trust_ratio_mean"] <= record["train/trust_ratio_max"]
     assert record["train/model_tflops_per_s"] > 0 and record["train/grad_norm"] > 0
+
+
+def test_processes_that_do_not_form_a_group_stop(tmp_path):
+    # A launcher announced 2 processes, but this one cannot join a group: it must not train alone.
+    proc = run_cli(SCRIPT, *ARGS, f"--output_dir={tmp_path / 'alone'}", env={"WORLD_SIZE": "2"})
+    assert proc.returncode == 2
+    assert "alba: error: the launcher started 2 processes but they could not form a group" in proc.stderr
+    assert not (tmp_path / "alone").exists()
+
