@@ -1,0 +1,78 @@
+"""The bAbI reader on the real task-1 files and on small broken files."""
+import numpy as np
+import pytest
+
+from data_pipeline import DataError
+from data_pipeline.babi import BabiVocabulary, collate, make_examples, read_babi, task_files
+
+
+def test_task1_counts_and_spot_checks(shared_data):
+    train_path, test_path = task_files(shared_data / "babi", 1)
+    train, test = read_babi(train_path), read_babi(test_path)
+    assert len(train) == 2000 and sum(len(s.questions) for s in train) == 10000
+    assert len(test) == 200 and sum(len(s.questions) for s in test) == 1000
+    assert sum(len(s.facts) for s in train) == 20000  # 30000 lines, a third of them questions
+    # train lines 1-3: "1 Mary moved to the bathroom." "2 John went to the hallway." "3 Where is Mary? \tbathroom\t1"
+    first = train[0].questions[0]
+    assert first.words == ("where", "is", "mary") and first.answer == "bathroom"
+    assert first.supporting == (0,) and first.num_facts == 2 and first.line == 3
+    assert train[0].facts[0] == ("mary", "moved", "to", "the", "bathroom")
+    # the test file's last line: "15 Where is John? \tbedroom\t8"; ID 8 is the story's 6th fact (3 and 6 are questions)
+    last = test[-1].questions[-1]
+    assert last.answer == "bedroom" and last.supporting == (5,) and last.num_facts == 10 and last.line == 3000
+    assert train[1].facts[0] == ("sandra", "travelled", "to", "the", "office")  # line 16: ID 1 starts story 2
+
+
+def test_examples_keep_the_most_recent_facts(shared_data):
+    stories = read_babi(task_files(shared_data / "babi", 1)[0])
+    vocab = BabiVocabulary(stories)
+    examples = make_examples(stories[:1], vocab, memory_size=3)
+    last = stories[0].questions[-1]  # line 15, after 10 facts
+    assert [vocab.words[w] for w in examples[-1].memory[0]] == list(stories[0].facts[9])
+    assert len(examples[-1].memory) == 3 and vocab.words[examples[-1].answer] == last.answer == "bathroom"
+
+
+def write(tmp_path, text):
+    path = tmp_path / "qa9_bad_train.txt"
+    path.write_text(text)
+    return path
+
+
+def test_broken_id_sequence_names_file_and_line(tmp_path):
+    path = write(tmp_path, "1 Mary went home.\n2 Where is Mary?\thome\t1\n4 John left.\n")
+    with pytest.raises(DataError, match=r"qa9_bad_train.txt, line 3: line ID 4 does not follow 2"):
+        read_babi(path)
+    with pytest.raises(DataError, match=r"line 1: line ID 2 does not follow 0"):
+        read_babi(write(tmp_path, "2 Mary went home.\n"))
+
+
+def test_question_without_answer_names_file_and_line(tmp_path):
+    for text in ("1 Mary went home.\n2 Where is Mary?\n", "1 Mary went home.\n2 Where is Mary?\t\t1\n"):
+        with pytest.raises(DataError, match=r"qa9_bad_train.txt, line 2: question without an answer"):
+            read_babi(write(tmp_path, text))
+
+
+def test_other_bad_input(tmp_path):
+    with pytest.raises(DataError, match=r"line 2: supporting fact '3' is not the ID of an earlier fact"):
+        read_babi(write(tmp_path, "1 Mary went home.\n2 Where is Mary?\thome\t3\n"))
+    with pytest.raises(DataError, match=r"line 1: expected 'ID text'"):
+        read_babi(write(tmp_path, "Mary went home.\n"))
+    with pytest.raises(DataError, match=r"holds no questions"):
+        read_babi(write(tmp_path, "1 Mary went home.\n"))
+    with pytest.raises(DataError, match=r"bAbI task 7: no file matching qa7_\*_train.txt"):
+        task_files(tmp_path, 7)
+
+
+def test_collate_pads_and_inserts_empty_memories(tmp_path):
+    stories = read_babi(write(tmp_path, "1 a b c.\n2 d e.\n3 f.\n4 g h i j.\n5 q?\ta\t1\n"))
+    vocab = BabiVocabulary(stories)
+    examples = make_examples(stories, vocab, memory_size=50)
+    plain = collate(examples, memory_size=50)
+    assert plain["memory"].shape == (1, 4, 4) and plain["memory_mask"].tolist() == [[1, 1, 1, 1]]
+    assert [vocab.words[w] for w in plain["memory"][0, 0] if w] == ["g", "h", "i", "j"]  # slot 0: most recent
+    noisy = collate(examples, memory_size=50, noise=0.1, rng=np.random.default_rng(0))
+    mem, mask = noisy["memory"][0], noisy["memory_mask"][0]
+    assert mask.tolist() == [1] * 5  # ceil(0.1 * 4) = 1 empty memory, still a slot
+    empty = [i for i in range(5) if not mem[i].any()]
+    assert len(empty) == 1
+    assert [row.tolist() for i, row in enumerate(mem) if i not in empty] == plain["memory"][0].tolist()
