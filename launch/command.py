@@ -11,7 +11,7 @@ from typing import Callable
 from data_pipeline import DataError
 from modeling import ConfigError as ModelConfigError
 from pretrain.config import ConfigError
-from pretrain.engine import TrainingError
+from pretrain.engine import TrainingError, release_group
 
 USER_ERRORS = (ConfigError, ModelConfigError, DataError, TrainingError)
 # Flags that launchers (deepspeed, torch.distributed.launch) append on their own.
@@ -49,13 +49,17 @@ def config_command(name: str, title: str, config_cls, run: Callable) -> Callable
         if flags.pop("help", False) or flags.pop("h", False):
             print(help_text(title, config_cls, extra))
             return None
+        done = False
         try:
             cfg = config_cls.build(flags.pop("config", None), **flags)
             run(cfg)
+            done = True
         except USER_ERRORS as e:
             fail(str(e))
         except KeyboardInterrupt:
             fail("interrupted")
+        finally:
+            release_group(barrier=done)
         return None
 
     params = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default)
