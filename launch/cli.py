@@ -2,12 +2,13 @@
 import fire
 
 from launch.data import data_commands
+from launch.export import export
 from launch.plot import plot
 from launch.pretrain import pretrain
 
 
 def main():
-    fire.Fire({"pretrain": pretrain, "data": data_commands, "plot": plot}, name="alba")
+    fire.Fire({"pretrain": pretrain, "data": data_commands, "plot": plot, "export": export}, name="alba")
 
 
 if __name__ == "__main__":

@@ -51,8 +51,7 @@ def config_from_hf(hf_config: Any, state_dict: Mapping[str, torch.Tensor]) -> Mo
         if get("inner_group_num") != 1:
             raise ConfigError(f"inner_group_num={get('inner_group_num')} is not supported; alba needs 1")
         groups = get("num_hidden_groups")
-        # transformers picks layer i's group with float division; refuse the rare case where it differs from i*N//L.
-        if [int(i / (layers / groups)) for i in range(layers)] != [i * groups // layers for i in range(layers)]:
+        if not groups_agree(layers, groups):
             raise ConfigError(f"num_hidden_groups={groups} with num_hidden_layers={layers} groups layers differently "
                               "in transformers (float division); alba needs the two to agree")
         shape = dict(embedding_size=get("embedding_size"), sharing="all", num_hidden_groups=groups)
@@ -68,6 +67,12 @@ def config_from_hf(hf_config: Any, state_dict: Mapping[str, torch.Tensor]) -> Mo
         initializer_range=get("initializer_range"), layer_norm_eps=get("layer_norm_eps"),
         sentence_head=head if f"{head_module}.weight" in state_dict else "none",
         pad_token_id=get("pad_token_id") if get("pad_token_id") is not None else 0, **shape)
+
+
+def groups_agree(layers: int, groups: int) -> bool:
+    """transformers picks layer i's ALBERT group with float division, alba with i*N//L: true where they agree (they
+    differ in rare cases such as 18 layers in 14 groups)."""
+    return [int(i / (layers / groups)) for i in range(layers)] == [i * groups // layers for i in range(layers)]
 
 
 def convert_state_dict(kind: str, alba_keys, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
