@@ -1,0 +1,162 @@
+"""The nine GLUE tasks: their files in the original GLUE TSV layout, label sets and official metrics.
+
+The TSVs are read with csv's QUOTE_NONE: GLUE text holds bare `"` characters that are not quoting (a quoting reader
+would merge lines). Columns are found by header name, so train/dev files (with labels) and test files (an index
+column, no labels) are read by the same code; CoLA's train/dev files have no header and fixed columns. A UTF-8 BOM
+(MRPC) is dropped. Every row must have the header's number of fields and a label from the task's set: otherwise a
+DataError names the file and line.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from data_pipeline import DataError
+
+from .metrics import METRICS
+
+csv.field_size_limit(sys.maxsize)  # some MNLI parse-tree fields exceed csv's default 128 KiB
+
+
+@dataclass(frozen=True)
+class GlueTask:
+    name: str
+    folder: str  # the task's directory in the GLUE download
+    text_columns: tuple[str, ...]  # header names of sentence A (and B)
+    label_column: str
+    labels: tuple[str, ...] | None  # label strings in id order; None for regression (STS-B)
+    metrics: tuple[str, ...]
+    eval_splits: tuple[str, ...] = ("dev",)
+    test_splits: tuple[str, ...] = ("test",)
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.labels) if self.labels else 1
+
+    @property
+    def is_regression(self) -> bool:
+        return self.labels is None
+
+
+_BINARY = ("0", "1")
+_ENTAIL = ("entailment", "not_entailment")
+TASKS = {t.name: t for t in (
+    GlueTask("cola", "CoLA", ("sentence",), "label", _BINARY, ("matthews",)),
+    GlueTask("sst2", "SST-2", ("sentence",), "label", _BINARY, ("accuracy",)),
+    GlueTask("mrpc", "MRPC", ("#1 String", "#2 String"), "Quality", _BINARY, ("f1", "accuracy")),
+    GlueTask("stsb", "STS-B", ("sentence1", "sentence2"), "score", None, ("pearson", "spearman")),
+    GlueTask("qqp", "QQP", ("question1", "question2"), "is_duplicate", _BINARY, ("accuracy", "f1")),
+    GlueTask("mnli", "MNLI", ("sentence1", "sentence2"), "gold_label", ("entailment", "neutral", "contradiction"),
+             ("accuracy",), eval_splits=("dev_matched", "dev_mismatched"),
+             test_splits=("test_matched", "test_mismatched")),
+    GlueTask("qnli", "QNLI", ("question", "sentence"), "label", _ENTAIL, ("accuracy",)),
+    GlueTask("rte", "RTE", ("sentence1", "sentence2"), "label", _ENTAIL, ("accuracy",)),
+    GlueTask("wnli", "WNLI", ("sentence1", "sentence2"), "label", _BINARY, ("accuracy",)),
+)}
+# CoLA's headerless train/dev rows: source, label, the author's original mark, sentence.
+_COLA_COLUMNS = ("source", "label", "original_label", "sentence")
+STS_RANGE = (0.0, 5.0)
+
+
+def get_task(name: str) -> GlueTask:
+    """'sst2', 'SST-2', 'sst-2' all name SST-2."""
+    key = str(name).lower().replace("-", "").replace("_", "")
+    if key not in TASKS:
+        raise DataError(f"unknown GLUE task {name!r}; valid tasks: {', '.join(TASKS)}")
+    return TASKS[key]
+
+
+@dataclass
+class GlueExample:
+    guid: str  # the file's index/id column where it has one, else its line number
+    text_a: str
+    text_b: str | None
+    label: int | float | None  # label id, STS-B score, or None in a test file
+
+
+def task_file(data_dir: str | Path, task: GlueTask, split: str) -> Path:
+    """`data_dir` is the GLUE root (holding SST-2/ …) or the task's own folder."""
+    root = Path(data_dir)
+    folder = root / task.folder if (root / task.folder).is_dir() else root
+    return folder / f"{split}.tsv"
+
+
+def read_glue_tsv(path: str | Path, task: GlueTask) -> list[GlueExample]:
+    """All rows of one GLUE TSV file of `task`; labels are required unless the file has no label column (test)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such GLUE file")
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        first = next(rows, None)
+        if first is None:
+            raise DataError(f"{path}: empty file")
+        if task.name == "cola" and first[:1] != ["index"]:
+            header, body = list(_COLA_COLUMNS), [(1, first)]  # headerless: the first line is data
+        else:
+            header, body = first, []
+        columns = _column_positions(path, task, header)
+        examples = [_example(path, task, header, columns, line, row) for line, row in body]
+        examples += [_example(path, task, header, columns, rows.line_num, row) for row in rows]
+    return examples
+
+
+def _column_positions(path: Path, task: GlueTask, header: list[str]) -> dict[str, int]:
+    wanted = [*task.text_columns, task.label_column]
+    positions = {name: header.index(name) for name in wanted if name in header}
+    missing = [c for c in task.text_columns if c not in positions]
+    if missing:
+        raise DataError(f"{path}:1: missing column(s) {', '.join(missing)} of GLUE {task.name} (header: "
+                        f"{', '.join(header)})")
+    for name in ("index", "id"):  # test files: the id the submission format refers to
+        if name in header:
+            positions["guid"] = header.index(name)
+    return positions
+
+
+def _example(path: Path, task: GlueTask, header: list[str], columns: dict[str, int], line: int,
+             row: list[str]) -> GlueExample:
+    if len(row) != len(header):
+        raise DataError(f"{path}:{line}: {len(row)} fields, expected {len(header)} ({', '.join(header)})")
+    texts = [row[columns[c]] for c in task.text_columns]
+    label = None
+    if task.label_column in columns:
+        label = _parse_label(path, task, line, row[columns[task.label_column]])
+    guid = row[columns["guid"]] if "guid" in columns else str(line)
+    return GlueExample(guid, texts[0], texts[1] if len(texts) > 1 else None, label)
+
+
+def _parse_label(path: Path, task: GlueTask, line: int, value: str) -> int | float:
+    if task.labels is not None:
+        if value not in task.labels:
+            raise DataError(f"{path}:{line}: label {value!r} is not one of GLUE {task.name}'s labels "
+                            f"{', '.join(task.labels)}")
+        return task.labels.index(value)
+    try:
+        score = float(value)
+    except ValueError:
+        score = math.nan
+    if not STS_RANGE[0] <= score <= STS_RANGE[1]:
+        raise DataError(f"{path}:{line}: score {value!r} is not a number in [{STS_RANGE[0]:g}, {STS_RANGE[1]:g}]")
+    return score
+
+
+def compute_metrics(task: GlueTask, predictions, labels) -> dict[str, float]:
+    """The task's official metrics, plus `score`: their mean (the GLUE leaderboard's per-task number)."""
+    values = {m: METRICS[m](predictions, labels) for m in task.metrics}
+    values["score"] = sum(values.values()) / len(values)
+    return values
+
+
+def write_submission(path: str | Path, task: GlueTask, examples: list[GlueExample], predictions) -> None:
+    """GLUE's submission format: `index<TAB>prediction`, labels as strings (STS-B: the score)."""
+    path = Path(path)
+    lines = ["index\tprediction"]
+    for ex, p in zip(examples, predictions, strict=True):
+        lines.append(f"{ex.guid}\t{float(p):.3f}" if task.is_regression else f"{ex.guid}\t{task.labels[int(p)]}")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
