@@ -38,9 +38,6 @@ def to_hf(model_or_dir: AlbaForPreTraining | str | os.PathLike, out_dir: str | o
         model = model_or_dir
     else:
         model_dir = Path(model_or_dir)
-        if not (model_dir / "config.json").is_file() or not (model_dir / "model.safetensors").is_file():
-            raise ConfigError(f"{model_dir} is not an alba model directory (it needs config.json and "
-                              "model.safetensors)")
         model = AlbaForPreTraining.from_pretrained(model_dir)
         if tokenizer is None and (model_dir / "tokenizer.json").is_file():
             tokenizer = model_dir

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .config import ModelConfig
+from .config import ConfigError, ModelConfig
 from .embeddings import Embeddings
 from .encoder import Encoder
 from .heads import MaskedLMHead, Pooler
@@ -65,9 +66,24 @@ class AlbaPreTrainedModel(nn.Module):
     def from_pretrained(cls, directory: str | os.PathLike):
         """Load what `save_pretrained` wrote (safetensors only: nothing is unpickled); every weight must match."""
         directory = Path(directory)
-        config = ModelConfig.from_dict(json.loads((directory / CONFIG_NAME).read_text()))
+        for name in (CONFIG_NAME, WEIGHTS_NAME):
+            if not (directory / name).is_file():
+                raise ConfigError(f"{directory} has no {name}: expected a directory written by save_pretrained")
+        try:
+            config = ModelConfig.from_dict(json.loads((directory / CONFIG_NAME).read_text(encoding="utf-8")))
+        except (ConfigError, json.JSONDecodeError) as e:
+            raise ConfigError(f"{directory / CONFIG_NAME}: {e}") from None
         model = cls(config)
-        model.load_state_dict(load_file(directory / WEIGHTS_NAME))
+        try:
+            missing, unexpected = model.load_state_dict(load_file(directory / WEIGHTS_NAME), strict=False)
+        except SafetensorError as e:
+            raise ConfigError(f"{directory / WEIGHTS_NAME}: not a readable safetensors file ({e})") from None
+        except RuntimeError as e:  # shape mismatches; the message spans many lines
+            raise ConfigError(f"{directory / WEIGHTS_NAME} does not fit {cls.__name__} with its config.json: "
+                              f"{' '.join(str(e).split())[:300]}") from None
+        if missing or unexpected:
+            raise ConfigError(f"{directory / WEIGHTS_NAME} does not fit {cls.__name__} with its config.json: "
+                              f"missing {missing[:5]}, unexpected {unexpected[:5]}")
         return model
 
 

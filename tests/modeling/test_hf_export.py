@@ -173,6 +173,6 @@ def test_bad_destinations_and_tokenizers_are_refused(tmp_path):
         to_hf(model, tmp_path / "a", tokenizer=tmp_path / "missing")
     with pytest.raises(ConfigError, match=f"has 120 tokens but the model's vocab_size is {VOCAB}"):
         to_hf(model, tmp_path / "b", tokenizer=_tokenizer_dir(tmp_path / "tok", size=120))
-    with pytest.raises(ConfigError, match="not an alba model directory"):
+    with pytest.raises(ConfigError, match="full has no config.json"):
         to_hf(tmp_path / "full", tmp_path / "c")
     assert sorted(os.listdir(tmp_path)) == ["full", "tok"]
