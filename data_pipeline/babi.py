@@ -152,21 +152,22 @@ def make_examples(stories: Sequence[Story], vocab: BabiVocabulary, memory_size: 
     return examples
 
 
-def collate(examples: Sequence[Example], memory_size: int, noise: float = 0.0,
-            rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+def with_empty_memories(example: Example, noise: float, rng: np.random.Generator) -> Example:
+    """Random noise (Sukhbaatar et al. §4.1): ceil(noise x facts) empty memories inserted at random slots. They hold
+    no words, only a temporal encoding, so the model cannot rely on a fact's exact distance in time."""
+    memory = list(example.memory)
+    for _ in range(math.ceil(noise * len(memory))):
+        memory.insert(int(rng.integers(len(memory) + 1)), [])
+    return Example(memory, example.question, example.answer)
+
+
+def collate(examples: Sequence[Example], memory_size: int) -> dict[str, np.ndarray]:
     """Pad a batch into arrays: `input_ids` (question words), `memory` (slot x word; slot 0 the most recent fact),
-    `memory_mask` (1 for a slot that holds a memory) and `answers`. With `noise` > 0 (random noise, Sukhbaatar et
-    al. §4.1), ceil(noise x facts) empty memories are inserted at random slots: they hold no words, only a temporal
-    encoding, so the model cannot rely on a fact's exact distance in time."""
-    slots = []
-    for ex in examples:
-        memory = list(ex.memory)
-        if noise > 0 and memory:
-            for _ in range(math.ceil(noise * len(memory))):
-                memory.insert(int(rng.integers(len(memory) + 1)), [])
-        slots.append(memory[:memory_size])
+    `memory_mask` (1 for a slot that holds a memory, empty or not) and `answers`. Only the `memory_size` most
+    recent slots are kept."""
+    slots = [ex.memory[:memory_size] for ex in examples]
     n_slots = max(1, max(len(m) for m in slots))
-    n_words = max(1, max(len(s) for m in slots for s in m) if any(slots) else 1)
+    n_words = max([1] + [len(s) for m in slots for s in m])
     q_words = max(len(ex.question) for ex in examples)
     memory = np.full((len(examples), n_slots, n_words), NIL, dtype=np.int64)
     mask = np.zeros((len(examples), n_slots), dtype=np.float32)

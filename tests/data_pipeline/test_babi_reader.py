@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from data_pipeline import DataError
-from data_pipeline.babi import BabiVocabulary, collate, make_examples, read_babi, task_files
+from data_pipeline.babi import BabiVocabulary, collate, make_examples, read_babi, task_files, with_empty_memories
 
 
 def test_task1_counts_and_spot_checks(shared_data):
@@ -70,7 +70,7 @@ def test_collate_pads_and_inserts_empty_memories(tmp_path):
     plain = collate(examples, memory_size=50)
     assert plain["memory"].shape == (1, 4, 4) and plain["memory_mask"].tolist() == [[1, 1, 1, 1]]
     assert [vocab.words[w] for w in plain["memory"][0, 0] if w] == ["g", "h", "i", "j"]  # slot 0: most recent
-    noisy = collate(examples, memory_size=50, noise=0.1, rng=np.random.default_rng(0))
+    noisy = collate([with_empty_memories(examples[0], 0.1, np.random.default_rng(0))], memory_size=50)
     mem, mask = noisy["memory"][0], noisy["memory_mask"][0]
     assert mask.tolist() == [1] * 5  # ceil(0.1 * 4) = 1 empty memory, still a slot
     empty = [i for i in range(5) if not mem[i].any()]
