@@ -25,16 +25,19 @@ def _write_atomic(path: Path, text: str):
 
 
 def save_checkpoint(root: Path, step: int, model, weights: dict | None, optimizer_state: dict | None, scheduler,
-                    state: dict, keep: int = 2) -> Path:
+                    state: dict, keep: int = 2, scaler=None) -> Path:
     """`weights`: the model's whole state dict when the model itself holds only a partition (else None).
-    `optimizer_state`: None when it is partitioned in a way no single process can write (DeepSpeed ZeRO)."""
+    `optimizer_state`: None when it is partitioned in a way no single process can write (DeepSpeed ZeRO).
+    `scaler`: fp16's dynamic loss scaler, whose scale and growth counter a resume must continue from."""
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{step:08d}"
     tmp = root / f".tmp-step-{step:08d}"
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, weights)
     torch.save({"optimizer": optimizer_state, "scheduler": scheduler.state_dict(),
-                "torch_rng": torch.get_rng_state()}, tmp / "optimizer.pt")
+                "torch_rng": torch.get_rng_state(), "scaler": scaler.state_dict() if scaler is not None else None,
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None},
+               tmp / "optimizer.pt")
     (tmp / "trainer_state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
@@ -52,8 +55,8 @@ def latest_checkpoint(root: Path) -> Path | None:
     return path if path.is_dir() else None
 
 
-def load_checkpoint(path: Path, model, optimizer, scheduler) -> dict:
-    """Restore model, optimizer, scheduler and RNG; returns the trainer state. A damaged checkpoint is a ConfigError
+def load_checkpoint(path: Path, model, optimizer, scheduler, scaler=None) -> dict:
+    """Restore model, optimizer, scheduler, loss scaler and RNGs; returns the trainer state. A damaged checkpoint is a ConfigError
     that says what is wrong and what to do; nothing on disk is changed."""
     from safetensors.torch import load_model
     try:
@@ -63,6 +66,8 @@ def load_checkpoint(path: Path, model, optimizer, scheduler) -> dict:
         if blob["optimizer"] is not None:
             optimizer.load_state_dict(blob["optimizer"])
         scheduler.load_state_dict(blob["scheduler"])
+        if scaler is not None and blob.get("scaler"):
+            scaler.load_state_dict(blob["scaler"])
     except Exception as e:  # any failure here means the files do not hold what this run needs
         reason = " ".join(str(e).split())[:300]
         raise ConfigError(f"checkpoint {path} cannot be loaded ({type(e).__name__}: {reason}); point "
@@ -71,4 +76,6 @@ def load_checkpoint(path: Path, model, optimizer, scheduler) -> dict:
         warnings.warn(f"{path} holds no optimizer state (it was written under DeepSpeed ZeRO, which partitions it); "
                       "the optimizer moments restart from zero", stacklevel=2)
     torch.set_rng_state(blob["torch_rng"])
+    if blob.get("cuda_rng") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(blob["cuda_rng"])
     return state

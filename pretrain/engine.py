@@ -336,5 +336,6 @@ class Engine:
         optimizer_state = full_state_dict(self.optimizer) if self.deepspeed_stage < 1 else None
         if self.acc.is_main_process:
             save_checkpoint(self.output_dir / "checkpoints", state.step, self.unwrapped, weights, optimizer_state,
-                            self.scheduler, {f.name: getattr(state, f.name) for f in fields(state)}, self.keep)
+                            self.scheduler, {f.name: getattr(state, f.name) for f in fields(state)}, self.keep,
+                            scaler=self.acc.scaler)
         self.acc.wait_for_everyone()

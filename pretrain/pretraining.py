@@ -225,7 +225,7 @@ def run_pretraining(cfg: RunConfig) -> dict:
         save_tokenizer(tokenizer, out)
     acc.wait_for_everyone()
     if resume_from:
-        state = TrainState(**load_checkpoint(resume_from, model, optimizer, scheduler))
+        state = TrainState(**load_checkpoint(resume_from, model, optimizer, scheduler, acc.scaler))
         say(f"[alba] resuming from {resume_from} at step {state.step}")
     say(f"[alba] model {cfg.model}: {model.num_parameters() / 1e6:.2f}M parameters; {world} process(es) on "
         f"{acc.device}; output {out}")
