@@ -36,6 +36,10 @@ class ModelConfig:
     num_hidden_groups: int = 1  # shared sub-layers come in this many groups; layer i uses group i*N//L
     sentence_head: str = "sop"  # "sop" (ALBERT), "nsp" (BERT) or "none"
     pad_token_id: int = 0
+    # Implementation options: they change speed, memory or checking, never what the model computes.
+    gradient_checkpointing: bool = False  # recompute each layer's activations in backward instead of storing them
+    compile_layers: bool = False  # torch.compile every attention and feed-forward block (in place: same weights)
+    debug_checks: bool = False  # range-check token/segment ids in every forward off CPU too (costs a device sync)
 
     def __post_init__(self):
         for name in ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
@@ -64,6 +68,9 @@ class ModelConfig:
         if self.sharing == "none" and self.num_hidden_groups != 1:
             raise ConfigError(f"num_hidden_groups={self.num_hidden_groups} must be 1 when sharing='none' "
                               "(groups only apply to shared sub-layers)")
+        for name in ("gradient_checkpointing", "compile_layers", "debug_checks"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name}={getattr(self, name)!r} must be true or false")
         if not _is_int(self.pad_token_id) or not 0 <= self.pad_token_id < self.vocab_size:
             raise ConfigError(f"pad_token_id={self.pad_token_id!r} must be in [0, vocab_size={self.vocab_size})")
 
@@ -100,7 +107,8 @@ def _is_real(value) -> bool:
 # BERT: E == H, no sharing, erf GELU, dropout 0.1, NSP. Heads = H/64, FFN = 4H (REFERENCE.md §1).
 _BERT = dict(vocab_size=30522, hidden_act="gelu", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
              max_position_embeddings=512, type_vocab_size=2, initializer_range=0.02, layer_norm_eps=1e-12,
-             sharing="none", num_hidden_groups=1, sentence_head="nsp", pad_token_id=0)
+             sharing="none", num_hidden_groups=1, sentence_head="nsp", pad_token_id=0, gradient_checkpointing=False,
+             compile_layers=False, debug_checks=False)
 # ALBERT: E = 128, all layers shared, tanh GELU, dropout 0, SOP (REFERENCE.md §3).
 _ALBERT = dict(_BERT, vocab_size=30000, embedding_size=128, hidden_act="gelu_new", hidden_dropout_prob=0.0,
                attention_probs_dropout_prob=0.0, sharing="all", sentence_head="sop")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from .attention import SelfAttention
 from .config import ModelConfig
@@ -30,10 +31,22 @@ class Encoder(nn.Module):
         self.ffn_index = grouped if config.sharing in ("all", "ffn") else per_layer
         self.attention = nn.ModuleList(SelfAttention(config) for _ in range(max(self.attention_index) + 1))
         self.ffn = nn.ModuleList(FeedForward(config) for _ in range(max(self.ffn_index) + 1))
+        self.gradient_checkpointing = config.gradient_checkpointing
+        if config.compile_layers:
+            # Module.compile works in place, so parameter names, sharing and checkpoints stay as they are.
+            for block in (*self.attention, *self.ffn):
+                block.compile()
 
     def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         """`attention_mask`: (B, T), 1 at real tokens and 0 at padding; None when nothing is padded."""
         keep = attention_mask[:, None, None, :].bool() if attention_mask is not None else None
         for a, f in zip(self.attention_index, self.ffn_index):
-            hidden = self.ffn[f](self.attention[a](hidden, keep))
+            if self.gradient_checkpointing and torch.is_grad_enabled():
+                # Keeps only each layer's input; the saved RNG state gives the recomputation the same dropout.
+                hidden = checkpoint(self._layer, a, f, hidden, keep, use_reentrant=False)
+            else:
+                hidden = self._layer(a, f, hidden, keep)
         return hidden
+
+    def _layer(self, a: int, f: int, hidden: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+        return self.ffn[f](self.attention[a](hidden, keep))

@@ -110,6 +110,9 @@ class AlbaModel(AlbaPreTrainedModel):
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
                 attention_mask: torch.Tensor | None = None) -> EncoderOutput:
+        if attention_mask is not None and attention_mask.shape != input_ids.shape:
+            raise ValueError(f"attention_mask shape {tuple(attention_mask.shape)} differs from input_ids shape "
+                             f"{tuple(input_ids.shape)}")
         sequence = self.encoder(self.embeddings(input_ids, token_type_ids), attention_mask)
         pooled = self.pooler(sequence) if self.pooler is not None else None
         return EncoderOutput(sequence, pooled)
