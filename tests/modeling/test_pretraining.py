@@ -157,6 +157,7 @@ def _copy_into_unshared(shared, unshared):
 
 @pytest.mark.parametrize("sharing, groups, attention_blocks, ffn_blocks", [
     ("attention", 1, 1, 4), ("ffn", 1, 4, 1), ("all", 1, 1, 1), ("all", 2, 2, 2), ("attention", 2, 2, 4),
+    ("ffn", 2, 4, 2),
 ])
 def test_sharing_equals_unshared_copies(sharing, groups, attention_blocks, ffn_blocks):
     shared = _model(_config(sharing=sharing, num_hidden_groups=groups), seed=1)
@@ -164,7 +165,8 @@ def test_sharing_equals_unshared_copies(sharing, groups, attention_blocks, ffn_b
     encoder = shared.alba.encoder
     assert (len(encoder.attention), len(encoder.ffn)) == (attention_blocks, ffn_blocks)
     if groups == 2:
-        assert encoder.attention_index == (0, 0, 1, 1)
+        shared_index = encoder.ffn_index if sharing == "ffn" else encoder.attention_index
+        assert shared_index == (0, 0, 1, 1)
     _copy_into_unshared(shared, unshared)
     inputs, labels = _inputs(), _labels()
     a = shared(*inputs, mlm_labels=labels, sentence_labels=torch.tensor([0, 1, 0]))
@@ -177,6 +179,9 @@ def test_sharing_equals_unshared_copies(sharing, groups, attention_blocks, ffn_b
     users = [i for i, used in enumerate(encoder.attention_index) if used == 0]
     copies = sum(unshared.alba.encoder.attention[i].query.weight.grad for i in users)
     torch.testing.assert_close(encoder.attention[0].query.weight.grad, copies, atol=1e-6, rtol=1e-5)
+    users = [i for i, used in enumerate(encoder.ffn_index) if used == 0]
+    copies = sum(unshared.alba.encoder.ffn[i].intermediate.weight.grad for i in users)
+    torch.testing.assert_close(encoder.ffn[0].intermediate.weight.grad, copies, atol=1e-6, rtol=1e-5)
     # Unique parameters only: the unshared model has the extra blocks.
     block = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     extra = ((4 - attention_blocks) * block(unshared.alba.encoder.attention[0])
