@@ -8,7 +8,7 @@ from .errors import DataError
 from .masking import IGNORE, mask_tokens
 from .tokenizer import SpecialTokens
 
-MASKINGS = ("token", "wwm")
+MASKINGS = ("token", "wwm", "ngram")
 
 
 class PretrainingCollator:
@@ -18,12 +18,15 @@ class PretrainingCollator:
     `mlm_labels` (original id where chosen for MLM, -100 elsewhere), all (B, T) long, padded to the longest item
     or to `pad_to`; and `sentence_labels` (B,). An empty B gives `[CLS] A [SEP]`. The masking RNG of an item is
     seeded from (seed, epoch, item index) so its mask does not depend on the batch it lands in; call `set_epoch`
-    every epoch. "wwm" masks whole words and needs `continuation_ids` (see word_continuation_ids).
+    every epoch. With `static` the epoch is left out of the seed: every epoch sees the same mask per item, as the
+    reference's precomputed data does (without its dupe_factor copies). "wwm" masks whole words and needs
+    `continuation_ids` (see word_continuation_ids); "ngram" masks ALBERT's spans of 1-3 whole words (of tokens when
+    no `continuation_ids` are given).
     """
 
     def __init__(self, special: SpecialTokens, vocab_size: int, mask_prob: float = 0.15, max_predictions: int = 20,
                  masking: str = "token", seed: int = 0, epoch: int = 0, pad_to: int | None = None,
-                 continuation_ids: Iterable[int] | None = None):
+                 continuation_ids: Iterable[int] | None = None, static: bool = False):
         if masking not in MASKINGS:
             raise DataError(f"masking must be one of {', '.join(MASKINGS)}; got {masking!r}")
         if masking == "wwm" and continuation_ids is None:
@@ -36,8 +39,8 @@ class PretrainingCollator:
             raise DataError(f"seed and epoch must be non-negative; got {seed}, {epoch}")
         self.special, self.vocab_size, self.mask_prob = special, vocab_size, mask_prob
         self.max_predictions, self.seed, self.epoch, self.pad_to = max_predictions, seed, epoch, pad_to
-        self.continuation = None
-        if masking == "wwm":
+        self.ngram, self.static, self.continuation = masking == "ngram", static, None
+        if continuation_ids is not None and masking != "token":
             continuing = np.fromiter(continuation_ids, dtype=np.int64)
             if continuing.size and not 0 <= continuing.min() <= continuing.max() < vocab_size:
                 raise DataError(f"continuation_ids must lie in [0, vocab_size={vocab_size})")
@@ -62,11 +65,11 @@ class PretrainingCollator:
             if ids.max() >= self.vocab_size:
                 raise DataError(f"item {item['index']} holds token id {ids.max()} >= vocab_size {self.vocab_size}")
             candidates = (ids != s.cls) & (ids != s.sep) & (ids != s.pad)
-            rng = np.random.default_rng([self.seed, self.epoch, item["index"]])
+            rng = np.random.default_rng([self.seed, 0 if self.static else self.epoch, item["index"]])
             continuation = None if self.continuation is None else self.continuation[ids]
             input_ids[row, :length], mlm_labels[row, :length] = mask_tokens(
                 ids, candidates, s.mask, (s.first_regular_id, self.vocab_size), self.mask_prob,
-                self.max_predictions, rng, continuation)
+                self.max_predictions, rng, continuation, self.ngram)
             token_type_ids[row, len(a) + 2:length] = 1
             attention_mask[row, :length] = 1
         return {"input_ids": torch.from_numpy(input_ids), "token_type_ids": torch.from_numpy(token_type_ids),

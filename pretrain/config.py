@@ -43,7 +43,11 @@ class RunConfig:
                                  group="data")
     sentence_task: str = _opt("sop", "sentence-pair objective: 'sop' (ALBERT order), 'nsp' (BERT next "
                               "sentence) or 'none'", ("sop", "nsp", "none"), "data")
-    masking: str = _opt("token", "MLM masking: 'token' or 'wwm' (whole word)", ("token", "wwm"), "data")
+    masking: str = _opt("token", "MLM masking: 'token', 'wwm' (whole word) or 'ngram' (ALBERT: spans of 1-3 whole "
+                        "words, p(n) ∝ 1/n)", ("token", "wwm", "ngram"), "data")
+    static_masking: bool = _opt(False, "build pairs and masks once and repeat them every epoch, as the reference's "
+                                "precomputed data (dupe_factor 1) does; default: new pairs and masks each epoch",
+                                group="data")
     mask_prob: float = _opt(0.15, "fraction of tokens chosen for MLM", group="data")
     max_predictions: int = _opt(20, "at most this many MLM positions per example", group="data")
     eval_fraction: float = _opt(0.2, "fraction of documents held out for evaluation", group="data")

@@ -71,7 +71,8 @@ class PretrainingData:
         self.cfg, self.train_ids, self.rank, self.world = cfg, train_ids, rank, world
         make = lambda seed: PretrainingCollator(special, vocab_size, mask_prob=cfg.mask_prob,
                                                 max_predictions=cfg.max_predictions, masking=cfg.masking,
-                                                seed=seed, continuation_ids=continuation)
+                                                seed=seed, continuation_ids=continuation,
+                                                static=cfg.static_masking)
         self.collator = make(cfg.seed)
         self.eval_collator = make(cfg.seed + 1)
         self.eval_instances = (create_instances(eval_ids, max_seq_length=cfg.max_seq_length,
@@ -85,7 +86,7 @@ class PretrainingData:
                                 seed=self.cfg.seed, epoch=epoch)
 
     def batches(self, epoch: int, start_batch: int):
-        instances = self.train_instances(epoch)
+        instances = self.train_instances(0 if self.cfg.static_masking else epoch)
         sampler = GlobalBatchSampler(len(instances), self.cfg.batch_size, self.cfg.seed, self.rank, self.world)
         sampler.set_epoch(epoch, start_batch)
         self.collator.set_epoch(epoch)
