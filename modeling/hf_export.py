@@ -97,7 +97,8 @@ def hf_config_dict(model: AlbaForPreTraining, kind: str) -> dict[str, Any]:
         attention_probs_dropout_prob=config.attention_probs_dropout_prob,
         max_position_embeddings=config.max_position_embeddings, type_vocab_size=config.type_vocab_size,
         initializer_range=config.initializer_range, layer_norm_eps=config.layer_norm_eps,
-        pad_token_id=config.pad_token_id, tie_word_embeddings=True, dtype="float32")
+        pad_token_id=config.pad_token_id, tie_word_embeddings=True,
+        dtype=str(model.alba.embeddings.word_embeddings.weight.dtype).removeprefix("torch."))
     if kind == "bert":
         return dict(model_type="bert", architectures=[f"Bert{head}"], position_embedding_type="absolute", **common)
     # alba's sentence classifier has no dropout of its own; ALBERT's SOP head would add classifier_dropout_prob.

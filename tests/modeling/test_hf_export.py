@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from modeling import AlbaForPreTraining, ConfigError, ModelConfig, from_hf, to_hf
+from modeling.hf_import import _module_map
 
 transformers = pytest.importorskip("transformers")
 
@@ -81,23 +82,28 @@ def test_exported_model_matches_in_transformers(case, tmp_path):
         torch.testing.assert_close(back(**inputs).mlm_logits, ours.mlm_logits, atol=ATOL, rtol=0)
 
 
-def test_training_loss_and_gradients_match_after_export(tmp_path):
-    model = _model().train()
+@pytest.mark.parametrize("case", ["bert", "albert-2-groups"])
+def test_training_loss_and_gradients_match_after_export(case, tmp_path):
+    model = _model(**CASES[case][0]).train()
     to_hf(model, tmp_path / "hf")
     hf = transformers.AutoModelForPreTraining.from_pretrained(tmp_path / "hf").train()
     inputs = _batch()
     labels = torch.full((3, T), -100)
     labels[0, 2], labels[1, 3], labels[2, 9] = 5, 7, 11
     sentence = torch.tensor([0, 1, 1])
-    ref = hf(**inputs, labels=labels, sentence_order_label=sentence).loss
+    label_name = "next_sentence_label" if case == "bert" else "sentence_order_label"
+    ref = hf(**inputs, labels=labels, **{label_name: sentence}).loss
     ours = model(**inputs, mlm_labels=labels, sentence_labels=sentence).loss
     ref.backward()
     ours.backward()
     torch.testing.assert_close(ours, ref, atol=1e-4, rtol=0)
-    ref_grad = hf.albert.encoder.albert_layer_groups[0].albert_layers[0].attention.query.weight.grad
-    grad = model.alba.encoder.attention[0].query.weight.grad
-    assert ref_grad.abs().max() > 1e-4
-    torch.testing.assert_close(grad, ref_grad, atol=1e-4, rtol=0)
+    # Every gradient, found under its transformers name.
+    hf_params = dict(hf.named_parameters())
+    modules = _module_map(hf.config.model_type)
+    for name, p in model.named_parameters():
+        module, leaf = name.rsplit(".", 1)
+        torch.testing.assert_close(p.grad, hf_params[f"{modules(module)}.{leaf}"].grad, atol=1e-4, rtol=0, msg=name)
+    assert model.alba.encoder.attention[0].query.weight.grad.abs().max() > 1e-3
 
 
 def test_model_without_sentence_head_exports_as_masked_lm(tmp_path):
@@ -176,3 +182,13 @@ def test_bad_destinations_and_tokenizers_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="full has no config.json"):
         to_hf(tmp_path / "full", tmp_path / "c")
     assert sorted(os.listdir(tmp_path)) == ["full", "tok"]
+
+
+def test_bf16_weights_are_written_as_they_are(tmp_path):
+    model = _model().to(torch.bfloat16)
+    to_hf(model, tmp_path / "hf")
+    assert json.loads((tmp_path / "hf" / "config.json").read_text())["dtype"] == "bfloat16"
+    hf = transformers.AutoModelForPreTraining.from_pretrained(tmp_path / "hf", dtype="auto")
+    ours = model.alba.encoder.ffn[0].intermediate.weight
+    theirs = hf.albert.encoder.albert_layer_groups[0].albert_layers[0].ffn.weight
+    assert theirs.dtype == torch.bfloat16 and torch.equal(theirs, ours)
