@@ -3,7 +3,8 @@
 Counted: every matrix multiply (2 FLOPs per multiply-add) of the encoder at the padded length it runs at; shared
 ALBERT layers once per use (stored once, computed L times); attention scores and their weighted sum; the E -> H
 projection; the MLM head only at the positions it is computed at (the sparse head); pooler and sentence classifier.
-Backward costs twice the forward. Embedding lookups, softmax, LayerNorm and activations are left out, as usual.
+Backward costs twice the forward. Embedding lookups, softmax, LayerNorm and activations are left out, as usual, and
+so is the forward recomputed under `gradient_checkpointing` (MFU counts the model's FLOPs, not the hardware's).
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ tokenizer files) that `AutoModelForPreTraining.from_pretrained` loads without al
 The family follows the structure, not the preset's name:
 - every layer its own weights and E == H: BERT (`BertForPreTraining`);
 - whole layers shared in N groups (N = 1 is ALBERT itself), or unshared layers with E != H (ALBERT with one group
-  per layer): ALBERT (`AlbertForPreTraining`).
+  per layer): ALBERT (`AlbertForPreTraining`); with E == H its embedding projection is written as the identity.
 The sentence head (NSP or SOP: both a 2-way linear classifier on the pooled [CLS]) becomes that family's classifier;
 a model without one is written as `BertForMaskedLM` / `AlbertForMaskedLM`. Anything else is refused with a ConfigError
 before a file is written; `transformers` itself is never imported.
@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors.torch import save_file
 
 from .config import ConfigError
@@ -76,10 +77,6 @@ def hf_family(model: AlbaForPreTraining) -> str:
     unshared = encoder.attention_index == tuple(range(config.num_hidden_layers))
     if unshared and config.embedding_size == config.hidden_size:
         return "bert"
-    if config.embedding_size == config.hidden_size:
-        raise ConfigError(f"embedding_size={config.embedding_size} equals hidden_size={config.hidden_size} with "
-                          f"shared layers (sharing={config.sharing!r}): transformers' ALBERT always has an "
-                          "embedding projection, which alba omits when E == H")
     groups = len(encoder.attention)
     if not groups_agree(config.num_hidden_layers, groups):
         raise ConfigError(f"num_hidden_groups={groups} with num_hidden_layers={config.num_hidden_layers} groups "
@@ -114,6 +111,11 @@ def hf_state_dict(model: AlbaForPreTraining, kind: str) -> dict:
     for key, tensor in model.state_dict().items():
         module, leaf = key.rsplit(".", 1)
         weights[f"{modules(module)}.{leaf}"] = tensor.detach().cpu().contiguous()
+    if kind == "albert" and model.alba.embeddings.projection is None:
+        # transformers' ALBERT always projects E -> H; alba omits the projection when E == H: write the identity.
+        like = model.alba.embeddings.word_embeddings.weight
+        weights["albert.encoder.embedding_hidden_mapping_in.weight"] = torch.eye(like.shape[1], dtype=like.dtype)
+        weights["albert.encoder.embedding_hidden_mapping_in.bias"] = torch.zeros(like.shape[1], dtype=like.dtype)
     return weights
 
 

@@ -86,6 +86,8 @@ def convert_state_dict(kind: str, alba_keys, state_dict: Mapping[str, torch.Tens
             raise ValueError(f"the transformers state dict has no {hf_key!r} (for alba's {key!r})")
         converted[key] = state_dict[hf_key]
         used.add(hf_key)
+    if kind == "albert" and "alba.embeddings.projection.weight" not in alba_keys:
+        used.update(_identity_projection(state_dict))
     for tied, source in _HF_TIED[kind].items():
         if tied in state_dict:
             if not torch.equal(state_dict[tied], state_dict[source]):
@@ -96,6 +98,17 @@ def convert_state_dict(kind: str, alba_keys, state_dict: Mapping[str, torch.Tens
     if unused:
         raise ValueError(f"transformers weights alba has no place for: {', '.join(unused)}")
     return converted
+
+
+def _identity_projection(state_dict: Mapping[str, torch.Tensor]) -> tuple[str, str]:
+    """transformers' ALBERT always projects E -> H; alba has no projection when E == H, so with E == H only an
+    identity projection (what `to_hf` writes) has a place in alba."""
+    weight, bias = (f"albert.encoder.embedding_hidden_mapping_in.{leaf}" for leaf in ("weight", "bias"))
+    w, b = state_dict.get(weight), state_dict.get(bias)
+    if w is None or b is None or not torch.equal(w, torch.eye(len(w), dtype=w.dtype)) or b.any():
+        raise ValueError(f"{weight.rsplit('.', 1)[0]} is not the identity; alba represents embedding_size == "
+                         "hidden_size without a projection, so only an identity one can be imported")
+    return weight, bias
 
 
 def _module_map(kind: str):

@@ -38,6 +38,7 @@ CASES = {
     "albert-2-groups": (dict(num_hidden_layers=4, num_hidden_groups=2), "AlbertForPreTraining"),
     "albert-all-groups": (dict(num_hidden_layers=3, num_hidden_groups=3), "AlbertForPreTraining"),
     "unshared-factorized": (dict(sharing="none", sentence_head="nsp"), "AlbertForPreTraining"),
+    "shared-unfactorized": (dict(embedding_size=32), "AlbertForPreTraining"),  # ALBERT's E = H ablation
 }
 
 
@@ -160,7 +161,6 @@ def test_directory_export_carries_the_tokenizer_and_loads_without_alba(tmp_path)
 @pytest.mark.parametrize("overrides, message", [
     (dict(sharing="attention", num_hidden_groups=1), "sharing='attention'.*cannot express"),
     (dict(sharing="ffn", num_hidden_groups=1), "sharing='ffn'.*cannot express"),
-    (dict(embedding_size=32, sharing="all"), "embedding_size=32 equals hidden_size=32 with shared layers"),
     (dict(num_hidden_layers=18, num_hidden_groups=14), "num_hidden_groups=14 with num_hidden_layers=18"),
 ])
 def test_unrepresentable_models_are_refused_and_nothing_is_written(overrides, message, tmp_path):
@@ -192,3 +192,20 @@ def test_bf16_weights_are_written_as_they_are(tmp_path):
     ours = model.alba.encoder.ffn[0].intermediate.weight
     theirs = hf.albert.encoder.albert_layer_groups[0].albert_layers[0].ffn.weight
     assert theirs.dtype == torch.bfloat16 and torch.equal(theirs, ours)
+
+
+def test_albert_with_e_equal_h_imports_only_an_identity_projection():
+    torch.manual_seed(0)
+    hf = transformers.AlbertForPreTraining(transformers.AlbertConfig(
+        vocab_size=VOCAB, embedding_size=32, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=48)).eval()
+    with pytest.raises(ValueError, match="embedding_hidden_mapping_in is not the identity"):
+        from_hf(hf)
+    with torch.no_grad():
+        hf.albert.encoder.embedding_hidden_mapping_in.weight.copy_(torch.eye(32))
+        hf.albert.encoder.embedding_hidden_mapping_in.bias.zero_()
+    model = from_hf(hf).eval()
+    assert model.alba.embeddings.projection is None
+    inputs = _batch()
+    with torch.no_grad():
+        torch.testing.assert_close(model(**inputs).mlm_logits, hf(**inputs).prediction_logits, atol=ATOL, rtol=0)
