@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,9 @@ def to_hf(model_or_dir: AlbaForPreTraining | str | os.PathLike, out_dir: str | o
         raise ConfigError(f"output directory {out} already exists and is not empty; choose a new one")
     out.parent.mkdir(parents=True, exist_ok=True)
     # Written next to the target and renamed into place, so a failure leaves no half-written export.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)  # left by an interrupted export
+    tmp.mkdir()
     try:
         save_file(weights, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         (tmp / "config.json").write_text(json.dumps(hf_config, indent=2) + "\n", encoding="utf-8")
