@@ -18,8 +18,12 @@ def export(checkpoint: str, out_dir: str, tokenizer: str = ""):
         out_dir: the directory to create (must not exist or be empty)
         tokenizer: directory or tokenizer.json to include (default: the checkpoint's own, else its run's)
     """
-    from modeling import to_hf
+    from modeling import ConfigError, to_hf
     source = Path(checkpoint)
+    latest = source / "checkpoints" / "latest"
+    if not (source / "model.safetensors").is_file() and latest.is_file():
+        raise ConfigError(f"{source} has no final model yet (the run has not finished); export one of its "
+                          f"checkpoints, e.g. {latest.parent / latest.read_text().strip()}")
     if not tokenizer:
         # A run keeps its tokenizer at the top, next to checkpoints/step-N.
         run_dir = source.parent.parent if source.parent.name == "checkpoints" else source

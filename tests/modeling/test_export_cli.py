@@ -38,3 +38,13 @@ def test_unrepresentable_model_is_one_error_line(tmp_path):
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and proc.stderr.startswith("alba: error: ")
     assert "sharing='attention'" in proc.stderr
     assert not (tmp_path / "hf").exists()
+
+
+def test_unfinished_run_points_at_its_latest_checkpoint(tmp_path):
+    step = tmp_path / "run" / "checkpoints" / "step-00000004"
+    _save(step)
+    (step.parent / "latest").write_text(step.name)
+    proc = run_cli(SCRIPT, tmp_path / "run", tmp_path / "hf")
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        f"alba: error: {tmp_path / 'run'} has no final model yet (the run has not finished); export one of its "
+        f"checkpoints, e.g. {step}")
