@@ -1,9 +1,8 @@
-"""The `alba` console command: `alba pretrain …`, `alba finetune …`, `alba data …`, `alba plot …`, the same functions as the launch/*.py scripts."""
+"""The `alba` console command: `alba pretrain …`, `alba data …`, `alba plot …`, the same functions as the launch/*.py scripts."""
 import fire
 
 from launch.baseline import baseline_commands
 from launch.data import data_commands
-from launch.finetune import finetune_commands
 from launch.export import export
 from launch.plot import plot
 from launch.pretrain import pretrain
@@ -11,7 +10,7 @@ from launch.pretrain import pretrain
 
 def main():
     fire.Fire({"pretrain": pretrain, "data": data_commands, "plot": plot, "export": export,
-               "baseline": baseline_commands, "finetune": finetune_commands}, name="alba")
+               "baseline": baseline_commands}, name="alba")
 
 
 if __name__ == "__main__":
