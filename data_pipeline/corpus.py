@@ -33,15 +33,20 @@ def load_corpus(spec: str | os.PathLike, encoding_errors: str = "strict", progre
         return embedded_corpus()
     if spec == "synthetic":
         return synthetic_corpus()
-    paths = _corpus_files(spec)
-    docs = []
-    with tqdm(total=sum(os.path.getsize(p) for p in paths), unit="B", unit_scale=True, desc="reading corpus",
-              disable=not progress) as bar:
-        for path in paths:
-            docs.extend(_read_documents(path, encoding_errors, bar))
+    docs = list(iter_documents(spec, encoding_errors, progress))
     if not docs:
         raise DataError(f"corpus {spec} holds no text")
     return docs
+
+
+def iter_documents(spec: str | os.PathLike, encoding_errors: str = "strict", progress: bool = True):
+    """The documents of text files (a file, directory or glob; see load_corpus) one at a time, so memory holds
+    only the current document, whatever the corpus's size."""
+    paths = _corpus_files(os.fspath(spec))
+    with tqdm(total=sum(os.path.getsize(p) for p in paths), unit="B", unit_scale=True, desc="reading corpus",
+              disable=not progress) as bar:
+        for path in paths:
+            yield from _read_documents(path, encoding_errors, bar)
 
 
 def _corpus_files(spec: str) -> list[str]:
@@ -60,9 +65,9 @@ def _corpus_files(spec: str) -> list[str]:
     return paths
 
 
-def _read_documents(path: str, encoding_errors: str, bar: tqdm) -> list[list[str]]:
-    """Read one file line by line as bytes, so only the current line is ever decoded in memory."""
-    docs, doc = [], []
+def _read_documents(path: str, encoding_errors: str, bar: tqdm):
+    """Yield one file's documents, reading line by line as bytes, so only the current line is ever decoded."""
+    doc = []
     offset, skipped, unreported = 0, 0, 0
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
@@ -85,11 +90,10 @@ def _read_documents(path: str, encoding_errors: str, bar: tqdm) -> list[list[str
             if line:
                 doc.extend(split_sentences(line) if len(line) > PARAGRAPH_CHARS else [line])
             elif doc:
-                docs.append(doc)
+                yield doc
                 doc = []
     bar.update(unreported)
     if doc:
-        docs.append(doc)
+        yield doc
     if skipped:
         warnings.warn(f"{path}: skipped {skipped} line(s) that are not UTF-8", stacklevel=3)
-    return docs

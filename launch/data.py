@@ -1,4 +1,4 @@
-"""Data commands: `python launch/data.py corpus|tokenizer|inspect …` or `alba data …`."""
+"""Data commands: `python launch/data.py corpus|tokenizer|build|inspect …` or `alba data …`."""
 if __name__ == "__main__":
     import _bootstrap  # noqa: F401
 
@@ -48,26 +48,53 @@ def tokenizer(source: str = "embedded", out: str = "tokenizer", kind: str = "wor
     print(f"saved a {kind} tokenizer of {tok.get_vocab_size()} tokens to {out}")
 
 
+def build(corpus: str, tokenizer: str, out: str, num_proc: int = 1, shard_tokens: int = 1 << 28,
+          encoding_errors: str = "strict", progress: bool = True):
+    """Tokenize text files into a memory-mapped token store that `alba pretrain --corpus=STORE` trains from.
+
+    Args:
+        corpus: a text file, directory or glob in the reference format (one sentence per line, blank line
+            between documents)
+        tokenizer: a tokenizer directory or tokenizer.json (e.g. from `alba data tokenizer`)
+        out: the store directory to create; it must not exist
+        num_proc: tokenizing worker processes (default 1)
+        shard_tokens: tokens per shard file; shards end at document boundaries (default 2**28)
+        encoding_errors: 'strict' or 'skip' for non-UTF-8 input lines (default 'strict')
+        progress: show progress bars (default True)
+    """
+    from data_pipeline import load_tokenizer
+    from data_pipeline.store import build_store
+    meta = build_store(corpus, load_tokenizer(Path(tokenizer)), out, num_proc=num_proc, shard_tokens=shard_tokens,
+                       encoding_errors=encoding_errors, progress=progress)
+    print(f"wrote {meta['documents']} documents, {meta['sentences']} sentences, {meta['tokens']} tokens in "
+          f"{len(meta['shards'])} shard(s) to {out}")
+
+
 def inspect(source: str = "synthetic", tokenizer_path: str = "", task: str = "sop", max_seq_length: int = 64,
             count: int = 3, seed: int = 0, masking: str = "token"):
     """Print decoded training pairs with their masks and labels, as the model will see them.
 
     Args:
-        source: 'embedded', 'synthetic', or a text file, directory or glob (default 'synthetic')
+        source: 'embedded', 'synthetic', a text file, directory or glob, or a token store (default 'synthetic')
         tokenizer_path: a tokenizer directory; empty trains a small WordPiece one on the corpus (default '')
         task: 'sop', 'nsp' or 'none' (default 'sop')
         max_seq_length: tokens per example (default 64)
         count: how many examples (default 3)
         seed: seed of pairing and masking (default 0)
-        masking: 'token' or 'wwm' (default 'token')
+        masking: 'token', 'wwm' or 'ngram' (default 'token')
     """
     from data_pipeline import (PretrainingCollator, PretrainingDataset, SpecialTokens, create_instances,
                                load_corpus, load_tokenizer, tokenize_corpus, train_tokenizer,
                                word_continuation_ids)
-    docs = load_corpus(source, progress=False)
-    tok = load_tokenizer(Path(tokenizer_path)) if tokenizer_path else train_tokenizer(docs, vocab_size=1024,
-                                                                                      progress=False)
-    ids = tokenize_corpus(tok, docs, progress=False)
+    from data_pipeline.store import TokenStore, is_store
+    if is_store(source):
+        tok = load_tokenizer(Path(tokenizer_path)) if tokenizer_path else TokenStore(source).tokenizer()
+        ids = TokenStore(source, tok).documents()
+    else:
+        docs = load_corpus(source, progress=False)
+        tok = load_tokenizer(Path(tokenizer_path)) if tokenizer_path else train_tokenizer(docs, vocab_size=1024,
+                                                                                          progress=False)
+        ids = tokenize_corpus(tok, docs, progress=False)
     instances = create_instances(ids, max_seq_length=max_seq_length, task=task, seed=seed)[:count]
     collate = PretrainingCollator(SpecialTokens.from_tokenizer(tok), tok.get_vocab_size(), masking=masking,
                                   seed=seed, continuation_ids=word_continuation_ids(tok))
@@ -83,7 +110,8 @@ def inspect(source: str = "synthetic", tokenizer_path: str = "", task: str = "so
         print(" ".join(shown))
 
 
-data_commands = {"corpus": guarded(corpus), "tokenizer": guarded(tokenizer), "inspect": guarded(inspect)}
+data_commands = {"corpus": guarded(corpus), "tokenizer": guarded(tokenizer), "build": guarded(build),
+                 "inspect": guarded(inspect)}
 
 if __name__ == "__main__":
     import fire

@@ -29,7 +29,8 @@ PHASE_KEYS = ("max_steps", "max_seq_length", "batch_size", "grad_accum_steps", "
 class RunConfig:
     # -- data
     corpus: str = _opt("embedded", "'embedded' (CPython's own documentation), 'synthetic' (rule-based toy corpus), "
-                       "or a text file, directory or glob (one sentence per line, blank line between documents)",
+                       "a text file, directory or glob (one sentence per line, blank line between documents), or a token "
+                       "store built by `alba data build` (its tokenizer is used; a --tokenizer path must match it)",
                        group="data")
     encoding_errors: str = _opt("strict", "on a non-UTF-8 line: 'strict' stops with the file and byte offset, "
                                 "'skip' drops the line and warns with a count", ("strict", "skip"), "data")

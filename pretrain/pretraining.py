@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 from data_pipeline import (PretrainingCollator, PretrainingDataset, SpecialTokens, create_instances, load_corpus,
                            load_tokenizer, save_tokenizer, tokenize_corpus, train_tokenizer,
                            word_continuation_ids)
+from data_pipeline.store import TokenStore, is_store
 from modeling import AlbaForPreTraining, ModelConfig
 from modeling.flops import pretraining_flops
 from modeling.pretraining import IGNORE_INDEX
@@ -31,6 +32,9 @@ from .tracking import Tracker
 EVAL_BATCH = 128
 
 
+TRAINABLE = ("wordpiece", "unigram")
+
+
 def split_documents(docs: list, eval_fraction: float, seed: int) -> tuple[list, list]:
     """Hold out whole documents (so no evaluation pair shares text with training), chosen by a seeded shuffle."""
     order = np.random.default_rng([seed, 7919]).permutation(len(docs))
@@ -43,7 +47,7 @@ def split_documents(docs: list, eval_fraction: float, seed: int) -> tuple[list, 
 
 
 def _build_tokenizer(cfg: RunConfig, train_docs, main: bool):
-    if cfg.tokenizer in ("wordpiece", "unigram"):
+    if cfg.tokenizer in TRAINABLE:
         return train_tokenizer(train_docs, vocab_size=cfg.vocab_size, kind=cfg.tokenizer, lowercase=cfg.lowercase,
                                progress=cfg.progress and main)
     path = Path(cfg.tokenizer)
@@ -192,12 +196,19 @@ def run_pretraining(cfg: RunConfig) -> dict:
                               f"--grad_accum_steps={pcfg.grad_accum_steps} micro-batches")
 
     say(f"[alba] corpus: {cfg.corpus}")
-    docs = load_corpus(cfg.corpus, encoding_errors=cfg.encoding_errors, progress=cfg.progress and main)
-    train_docs, eval_docs = split_documents(docs, cfg.eval_fraction, cfg.seed)
-    tokenizer = load_tokenizer(Path(cfg.output_dir)) if resume_from else _build_tokenizer(cfg, train_docs, main)
+    if is_store(cfg.corpus):  # already tokenized: the store's tokenizer, or a given one that must be the same
+        store = TokenStore(cfg.corpus)
+        tokenizer = (load_tokenizer(Path(cfg.output_dir)) if resume_from else
+                     store.tokenizer() if cfg.tokenizer in TRAINABLE else _build_tokenizer(cfg, [], main))
+        docs = TokenStore(cfg.corpus, tokenizer).documents()
+        train_ids, eval_ids = split_documents(docs, cfg.eval_fraction, cfg.seed)
+    else:
+        docs = load_corpus(cfg.corpus, encoding_errors=cfg.encoding_errors, progress=cfg.progress and main)
+        train_docs, eval_docs = split_documents(docs, cfg.eval_fraction, cfg.seed)
+        tokenizer = load_tokenizer(Path(cfg.output_dir)) if resume_from else _build_tokenizer(cfg, train_docs, main)
+        train_ids = tokenize_corpus(tokenizer, train_docs, progress=cfg.progress and main)
+        eval_ids = tokenize_corpus(tokenizer, eval_docs, progress=False) if eval_docs else []
     special = SpecialTokens.from_tokenizer(tokenizer)
-    train_ids = tokenize_corpus(tokenizer, train_docs, progress=cfg.progress and main)
-    eval_ids = tokenize_corpus(tokenizer, eval_docs, progress=False) if eval_docs else []
     vocab_size = tokenizer.get_vocab_size()
     phases = cfg.phase_configs()
     mcfg = _model_config(cfg, vocab_size, max(p.max_seq_length for p in phases))
@@ -207,7 +218,7 @@ def run_pretraining(cfg: RunConfig) -> dict:
     data = make_data(phases[-1])  # the evaluation set: pairs of the final phase's length
     n_sent = sum(len(d) for d in docs)
     n_tok = sum(len(s) for d in train_ids for s in d)
-    say(f"[alba] {len(docs)} documents, {n_sent} sentences; {len(train_docs)} train / {len(eval_docs)} held out; "
+    say(f"[alba] {len(docs)} documents, {n_sent} sentences; {len(train_ids)} train / {len(eval_ids)} held out; "
         f"{n_tok} training tokens; vocabulary {vocab_size}; {len(data.eval_instances)} evaluation pairs")
 
     # Everything that can fail on bad input has run: only now is the output directory touched.
