@@ -7,6 +7,7 @@ from tqdm import tqdm
 
 from .embedded import embedded_corpus
 from .errors import DataError
+from .readers import file_format, read_datasets, read_jsonl, read_lines, read_parquet
 from .sentences import split_sentences
 from .synthetic import synthetic_corpus
 
@@ -14,17 +15,23 @@ ENCODING_ERRORS = ("strict", "skip")
 # A line this long that holds several sentences is a paragraph (one per line, as in WikiText), not a sentence.
 PARAGRAPH_CHARS = 300
 _MIB = 1 << 20
+CORPUS_SUFFIXES = (".txt", ".jsonl", ".json", ".parquet")
+DATASETS_PREFIX = "datasets:"
 
 
-def load_corpus(spec: str | os.PathLike, encoding_errors: str = "strict", progress: bool = True) -> list[list[str]]:
+def load_corpus(spec: str | os.PathLike, encoding_errors: str = "strict", progress: bool = True,
+                fmt: str = "auto", text_field: str = "text") -> list[list[str]]:
     """Documents (lists of sentences) named by `spec`.
 
     `spec` is "embedded" (CPython's own documentation, see embedded_corpus), "synthetic" (synthetic_corpus with its
-    defaults), a text file, a directory (every `*.txt` under it, sorted) or a glob pattern (matches sorted).
-    Files are UTF-8 in the reference format: one sentence per line, a blank line between documents; the end of a
-    file also ends a document. A line longer than PARAGRAPH_CHARS characters is split with split_sentences, so
-    corpora with a paragraph per line work too. `encoding_errors` is "strict" (a bad byte is a DataError naming
-    file, line and byte offset) or "skip" (lines that are not UTF-8 are dropped, with one warning per file).
+    defaults), "datasets:NAME[:SPLIT]" (a `datasets` dataset by hub name or local path, split "train" by default),
+    a file, a directory (every .txt/.jsonl/.json/.parquet file under it, sorted) or a glob pattern (matches sorted).
+    `fmt` "auto" reads .jsonl/.json as JSON lines and .parquet as Parquet (the text under `text_field`) and any other
+    file as "text": UTF-8 in the reference format, one sentence per line, a blank line between documents, the end
+    of a file also ending a document. A text line longer than PARAGRAPH_CHARS characters is split with
+    split_sentences, so corpora with a paragraph per line work too. "lines" reads one document per line.
+    `encoding_errors` ("text" files) is "strict" (a bad byte is a DataError naming file, line and byte offset) or
+    "skip" (lines that are not UTF-8 are dropped, with one warning per file).
     """
     if encoding_errors not in ENCODING_ERRORS:
         raise DataError(f"encoding_errors must be one of {', '.join(ENCODING_ERRORS)}; got {encoding_errors!r}")
@@ -33,35 +40,56 @@ def load_corpus(spec: str | os.PathLike, encoding_errors: str = "strict", progre
         return embedded_corpus()
     if spec == "synthetic":
         return synthetic_corpus()
-    docs = list(iter_documents(spec, encoding_errors, progress))
+    docs = list(iter_documents(spec, encoding_errors, progress, fmt, text_field))
     if not docs:
         raise DataError(f"corpus {spec} holds no text")
     return docs
 
 
-def iter_documents(spec: str | os.PathLike, encoding_errors: str = "strict", progress: bool = True):
-    """The documents of text files (a file, directory or glob; see load_corpus) one at a time, so memory holds
-    only the current document, whatever the corpus's size."""
-    paths = _corpus_files(os.fspath(spec))
+def iter_documents(spec: str | os.PathLike, encoding_errors: str = "strict", progress: bool = True,
+                   fmt: str = "auto", text_field: str = "text"):
+    """The documents of files or a `datasets` dataset (see load_corpus) one at a time, so memory holds only the
+    current document (a Parquet batch), whatever the corpus's size. Empty documents are left out."""
+    spec = os.fspath(spec)
+    if spec.startswith(DATASETS_PREFIX):
+        name, _, split = spec[len(DATASETS_PREFIX):].partition(":")
+        with tqdm(desc="reading corpus", unit="doc", disable=not progress) as bar:
+            for doc in read_datasets(name, text_field, split or "train"):
+                bar.update()
+                if doc:
+                    yield doc
+        return
+    paths = _corpus_files(spec)
+    formats = [file_format(p, fmt) for p in paths]
     with tqdm(total=sum(os.path.getsize(p) for p in paths), unit="B", unit_scale=True, desc="reading corpus",
               disable=not progress) as bar:
-        for path in paths:
-            yield from _read_documents(path, encoding_errors, bar)
+        for path, kind in zip(paths, formats):
+            if kind == "text":
+                docs = _read_documents(path, encoding_errors, bar)
+            elif kind == "lines":
+                docs = read_lines(path, bar)
+            elif kind == "jsonl":
+                docs = read_jsonl(path, text_field, bar)
+            else:
+                docs = read_parquet(path, text_field, bar)
+            yield from (doc for doc in docs if doc)
 
 
 def _corpus_files(spec: str) -> list[str]:
     if os.path.isfile(spec):
         return [spec]
     if os.path.isdir(spec):
-        paths = glob.glob(os.path.join(glob.escape(spec), "**", "*.txt"), recursive=True)
+        paths = [p for suffix in CORPUS_SUFFIXES
+                 for p in glob.glob(os.path.join(glob.escape(spec), "**", "*" + suffix), recursive=True)]
     elif glob.has_magic(spec):
         paths = glob.glob(spec, recursive=True)
     else:
         paths = []
     paths = sorted(p for p in paths if os.path.isfile(p))
     if not paths:
-        raise DataError(f"corpus path does not exist: {spec}" if not os.path.isdir(spec)
-                        else f"corpus directory {spec} holds no *.txt files")
+        raise DataError(f"corpus directory {spec} holds no {'/'.join(CORPUS_SUFFIXES)} files" if os.path.isdir(spec)
+                        else f"corpus glob {spec!r} matches no files" if glob.has_magic(spec)
+                        else f"corpus path does not exist: {spec}")
     return paths
 
 

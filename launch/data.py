@@ -49,12 +49,16 @@ def tokenizer(source: str = "embedded", out: str = "tokenizer", kind: str = "wor
 
 
 def build(corpus: str, tokenizer: str, out: str, num_proc: int = 1, shard_tokens: int = 1 << 28,
-          encoding_errors: str = "strict", progress: bool = True):
+          encoding_errors: str = "strict", corpus_format: str = "auto", text_field: str = "text",
+          progress: bool = True):
     """Tokenize text files into a memory-mapped token store that `alba pretrain --corpus=STORE` trains from.
 
     Args:
-        corpus: a text file, directory or glob in the reference format (one sentence per line, blank line
-            between documents)
+        corpus: a file, directory or glob (see corpus_format), or 'datasets:NAME[:SPLIT]'
+        corpus_format: 'auto' (.jsonl/.json JSON lines, .parquet Parquet, else 'text': one sentence per line,
+            blank line between documents), 'text', 'lines' (one document per line), 'jsonl' or 'parquet'
+            (default 'auto')
+        text_field: the field holding the text in JSON lines, Parquet and datasets (default 'text')
         tokenizer: a tokenizer directory or tokenizer.json (e.g. from `alba data tokenizer`)
         out: the store directory to create; it must not exist
         num_proc: tokenizing worker processes (default 1)
@@ -65,7 +69,7 @@ def build(corpus: str, tokenizer: str, out: str, num_proc: int = 1, shard_tokens
     from data_pipeline import load_tokenizer
     from data_pipeline.store import build_store
     meta = build_store(corpus, load_tokenizer(Path(tokenizer)), out, num_proc=num_proc, shard_tokens=shard_tokens,
-                       encoding_errors=encoding_errors, progress=progress)
+                       encoding_errors=encoding_errors, progress=progress, fmt=corpus_format, text_field=text_field)
     print(f"wrote {meta['documents']} documents, {meta['sentences']} sentences, {meta['tokens']} tokens in "
           f"{len(meta['shards'])} shard(s) to {out}")
 

@@ -29,9 +29,14 @@ PHASE_KEYS = ("max_steps", "max_seq_length", "batch_size", "grad_accum_steps", "
 class RunConfig:
     # -- data
     corpus: str = _opt("embedded", "'embedded' (CPython's own documentation), 'synthetic' (rule-based toy corpus), "
-                       "a text file, directory or glob (one sentence per line, blank line between documents), or a token "
-                       "store built by `alba data build` (its tokenizer is used; a --tokenizer path must match it)",
+                       "a text file, directory or glob (one sentence per line, blank line between documents), "datasets:NAME[:SPLIT]', or a "
+                       "token store built by `alba data build` (its tokenizer is used; a --tokenizer path must match it)",
                        group="data")
+    corpus_format: str = _opt("auto", "'auto' (by suffix: .jsonl/.json JSON lines, .parquet Parquet, else 'text'), "
+                              "'text' (one sentence per line, blank line between documents) or 'lines' (one "
+                              "document per line)", ("auto", "text", "lines", "jsonl", "parquet"), "data")
+    text_field: str = _opt("text", "the field holding a document's text in JSON lines, Parquet and datasets corpora",
+                           group="data")
     encoding_errors: str = _opt("strict", "on a non-UTF-8 line: 'strict' stops with the file and byte offset, "
                                 "'skip' drops the line and warns with a count", ("strict", "skip"), "data")
     tokenizer: str = _opt("wordpiece", "'wordpiece' or 'unigram' to train one on the corpus, or the path of a "

@@ -203,7 +203,8 @@ def run_pretraining(cfg: RunConfig) -> dict:
         docs = TokenStore(cfg.corpus, tokenizer).documents()
         train_ids, eval_ids = split_documents(docs, cfg.eval_fraction, cfg.seed)
     else:
-        docs = load_corpus(cfg.corpus, encoding_errors=cfg.encoding_errors, progress=cfg.progress and main)
+        docs = load_corpus(cfg.corpus, encoding_errors=cfg.encoding_errors, progress=cfg.progress and main,
+                           fmt=cfg.corpus_format, text_field=cfg.text_field)
         train_docs, eval_docs = split_documents(docs, cfg.eval_fraction, cfg.seed)
         tokenizer = load_tokenizer(Path(cfg.output_dir)) if resume_from else _build_tokenizer(cfg, train_docs, main)
         train_ids = tokenize_corpus(tokenizer, train_docs, progress=cfg.progress and main)

@@ -1,0 +1,98 @@
+"""Corpus formats beside the reference text format: JSON lines, Parquet, one document per line, and `datasets`.
+
+Each reader yields documents as lists of sentences. A document's text is split into paragraphs at line breaks and
+each paragraph into sentences with split_sentences, since these formats carry running text, not sentence lines.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from .errors import DataError
+from .sentences import split_sentences
+
+FORMATS = ("auto", "text", "lines", "jsonl", "parquet")
+_SUFFIX_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+_PARAGRAPH_BREAK = re.compile(r"\s*\n\s*")
+
+
+def file_format(path: str, fmt: str) -> str:
+    """The format of `path` under the requested `fmt` ("auto" goes by the suffix; text otherwise)."""
+    if fmt not in FORMATS:
+        raise DataError(f"corpus format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    return _SUFFIX_FORMATS.get(os.path.splitext(path)[1].lower(), "text") if fmt == "auto" else fmt
+
+
+def text_to_sentences(text: str) -> list[str]:
+    return [s for para in _PARAGRAPH_BREAK.split(text.strip()) if para for s in split_sentences(para)]
+
+
+def read_lines(path: str, bar):
+    """One document per line (as in many web corpora); blank lines are skipped."""
+    for _, line in _utf8_lines(path, bar):
+        if line.strip():
+            yield text_to_sentences(line)
+
+
+def read_jsonl(path: str, field: str, bar):
+    """One JSON object per line with the document's text under `field`."""
+    for lineno, line in _utf8_lines(path, bar):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{path}: line {lineno} is not JSON ({e.msg} at column {e.colno})") from None
+        yield text_to_sentences(_text(record, field, f"{path}: line {lineno}"))
+
+
+def read_parquet(path: str, field: str, bar, batch_rows: int = 1024):
+    """Rows of a Parquet file, read a batch of rows at a time."""
+    import pyarrow.parquet as pq
+    try:
+        table = pq.ParquetFile(path)
+    except Exception as e:  # pyarrow raises its own error types for damaged files
+        raise DataError(f"{path}: not a Parquet file ({' '.join(str(e).split())[:200]})") from None
+    if field not in table.schema_arrow.names:
+        raise DataError(f"{path}: no column {field!r} (columns: {', '.join(table.schema_arrow.names)}); "
+                        f"set the text field")
+    row = 0
+    for batch in table.iter_batches(batch_size=batch_rows, columns=[field]):
+        for value in batch.column(0).to_pylist():
+            row += 1
+            yield text_to_sentences(_text({field: value}, field, f"{path}: row {row}"))
+    bar.update(os.path.getsize(path))
+
+
+def read_datasets(name: str, field: str, split: str = "train"):
+    """A `datasets` dataset by hub name or local path (offline from the local cache or files); streamed."""
+    import datasets
+    try:
+        dataset = datasets.load_dataset(name, split=split, streaming=True)
+    except Exception as e:  # the hub raises many error types; all mean the same to the user
+        raise DataError(f"datasets could not load {name!r} (split {split!r}): "
+                        f"{' '.join(str(e).split())[:300]}") from None
+    for i, record in enumerate(dataset):
+        yield text_to_sentences(_text(record, field, f"{name}: record {i}"))
+
+
+def _text(record, field: str, where: str) -> str:
+    if not isinstance(record, dict) or field not in record:
+        keys = ", ".join(record) if isinstance(record, dict) else type(record).__name__
+        raise DataError(f"{where}: no field {field!r} (has: {keys}); set the text field")
+    text = record[field]
+    if not isinstance(text, str):
+        raise DataError(f"{where}: field {field!r} is {type(text).__name__}, not text")
+    return text
+
+
+def _utf8_lines(path: str, bar):
+    """(line number, text) of a UTF-8 file, decoded line by line so that a bad byte is reported at its line."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            bar.update(len(raw))
+            try:
+                yield lineno, raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(f"{path}: line {lineno} is not UTF-8 ({e.reason})") from None
