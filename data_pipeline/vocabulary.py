@@ -22,14 +22,14 @@ class Vocabulary:
     @classmethod
     def build(cls, sentences: Iterable[Sequence[str]], min_count: int = 1, source: str = "the corpus",
               reserved: Sequence[str] = ()) -> "Vocabulary":
-        """Words occurring at least `min_count` times, by descending count (ties alphabetical, so the order is
-        deterministic); `reserved` words come first whatever their count. `source` names the corpus in the error
+        """Words occurring at least `min_count` times, by descending count, ties in order of first occurrence (so the
+        order is deterministic); `reserved` words come first whatever their count. `source` names the corpus in the error
         raised when no word is left."""
         counts = Counter()
         for sentence in sentences:
             counts.update(sentence)
         kept = sorted((w for w, c in counts.items() if c >= min_count and w not in reserved),
-                      key=lambda w: (-counts[w], w))
+                      key=lambda w: -counts[w])  # sorted() is stable: ties keep the Counter's first-seen order
         if not kept:
             top = max(counts.values(), default=0)
             raise DataError(f"{source}: the vocabulary is empty with min_count={min_count} ({len(counts)} distinct "
