@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..model import AlbaPreTrainedModel
 from .huffman import huffman_tree
 from .word_vectors import WordVectors
 
@@ -110,12 +111,13 @@ class _SequentialSGD(torch.autograd.Function):
         return (None,) * 10
 
 
-class Word2Vec(nn.Module):
+class Word2Vec(AlbaPreTrainedModel):
+    """Saved and counted as every alba model (`save_pretrained`, `num_parameters`)."""
+
     def __init__(self, config: Word2VecConfig, counts: np.ndarray | None = None, seed: int = 0):
         """`counts` (word frequencies, aligned with the vocabulary) build the Huffman tree of hierarchical
         softmax; a model loaded from a checkpoint gets the tree from its weights instead."""
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self._step = torch.compile(_chunk_step, dynamic=False) if config.compile else _chunk_step
         v, d = config.vocab_size, config.dim
         # word2vec's initialisation: input vectors uniform in ±0.5/dim, output vectors zero.

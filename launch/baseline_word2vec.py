@@ -1,0 +1,188 @@
+"""`alba baseline word2vec`: word2vec (Mikolov et al. 2013) trained by the shared engine on a text file (one
+sentence per line, whitespace-tokenized), exported in the word2vec text format and evaluated on word-similarity
+and analogy files.
+
+The model makes word2vec's SGD update itself as each batch passes (see modeling/baselines/word2vec.py); the
+engine's optimizer holds no gradient and does nothing, and its scheduler only mirrors the learning rate that every
+batch carries, so the engine's logs, progress, checkpoints and resume apply unchanged.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from launch.command import config_command
+from pretrain.config import ConfigError, _coerce, _opt, _read_config_file
+
+
+@dataclass
+class Word2VecRunConfig:
+    """Defaults: word2vec.c / gensim (skip-gram, 5 negatives, window 5, sample 1e-3, 5 epochs, dim 100)."""
+    # -- data
+    corpus: str = _opt("", "text file, one sentence per line, whitespace-tokenized (required)", group="data")
+    lowercase: bool = _opt(False, "lowercase the corpus", group="data")
+    min_count: int = _opt(5, "drop words rarer than this", group="data")
+    sample: float = _opt(1e-3, "subsampling threshold t of frequent words (0 disables)", group="data")
+    subsampling: str = _opt("word2vec", "keep probability: 'word2vec' (word2vec.c, gensim: sqrt(t/f) + t/f) or "
+                            "'paper' (sqrt(t/f))", ("word2vec", "paper"), "data")
+    window: int = _opt(5, "largest window; each word draws its window uniformly from 1..window", group="data")
+    # -- model
+    architecture: str = _opt("skipgram", "'skipgram' or 'cbow'", ("skipgram", "cbow"), "model")
+    objective: str = _opt("negative", "'negative' (negative sampling) or 'hierarchical' (Huffman-tree softmax)",
+                          ("negative", "hierarchical"), "model")
+    dim: int = _opt(100, "vector size", group="model")
+    negatives: int = _opt(5, "negative samples per example (negative sampling)", group="model")
+    # -- training
+    epochs: int = _opt(5, "passes over the corpus", group="train")
+    lr: float = _opt(0.0, "starting learning rate (0: 0.025 for skip-gram, 0.05 for CBOW, as word2vec.c)",
+                     group="train")
+    min_lr: float = _opt(1e-4, "learning rate reached at the end (linear decay with the words seen)",
+                         group="train")
+    words_per_batch: int = _opt(10000, "corpus words per engine step", group="train")
+    chunk_size: int = _opt(0, "examples per sequential SGD update inside a step (0: 512 for negative sampling, "
+                           "64 for hierarchical softmax)", group="train")
+    compile: bool = _opt(False, "torch.compile the update (faster after ~10 s of compiling)", group="train")
+    seed: int = _opt(0, "seed of initialisation, subsampling, windows and negatives", group="train")
+    # -- evaluation
+    similarity: str = _opt("", "word-similarity file(s) ('w1 w2 score' lines), comma-separated: Spearman of each",
+                           group="eval")
+    analogies: str = _opt("", "analogy file(s) (questions-words.txt format), comma-separated: 3CosAdd accuracy",
+                          group="eval")
+    # -- run
+    output_dir: str = _opt("", "where checkpoints, logs and vectors.txt go (default: runs/word2vec-<time>)",
+                           group="run")
+    overwrite: bool = _opt(False, "replace a run already in output_dir", group="run")
+    resume: bool = _opt(False, "continue the run in output_dir from its latest checkpoint", group="run")
+    stop_at_step: int = _opt(0, "stop after this many steps with a checkpoint (0: train to the end); --resume "
+                             "continues", group="run")
+    log_every: int = _opt(20, "steps between metric logs", group="run")
+    save_every: int = _opt(200, "steps between checkpoints (and one at the end)", group="run")
+    keep_checkpoints: int = _opt(2, "how many recent checkpoints to keep", group="run")
+    wandb: str = _opt("auto", "Weights & Biases: 'auto', 'online', 'offline' or 'disabled'",
+                      ("auto", "online", "offline", "disabled"), "run")
+    wandb_project: str = _opt("alba", "W&B project name", group="run")
+    progress: bool = _opt(True, "show progress bars", group="run")
+
+    RESUMABLE_CHANGES = ("overwrite", "resume", "output_dir", "stop_at_step", "log_every", "save_every",
+                         "keep_checkpoints", "wandb", "progress", "similarity", "analogies", "compile")
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise ConfigError(f"--{f.name}={getattr(self, f.name)!r} is not one of {', '.join(choices)}")
+        for name in ("min_count", "window", "dim", "epochs", "words_per_batch", "log_every", "save_every",
+                     "keep_checkpoints"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
+        for name in ("negatives", "sample", "lr", "min_lr", "chunk_size", "stop_at_step"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--{name} must not be negative, got {getattr(self, name)}")
+        if self.objective == "negative" and self.negatives == 0:
+            raise ConfigError("--objective=negative needs --negatives of at least 1")
+        if self.overwrite and self.resume:
+            raise ConfigError("--overwrite and --resume exclude each other")
+        self.lr = self.lr or (0.025 if self.architecture == "skipgram" else 0.05)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def build(cls, config_file: str | None = None, **overrides) -> "Word2VecRunConfig":
+        values = _read_config_file(config_file) if config_file else {}
+        values.update(overrides)
+        for key in ("similarity", "analogies"):  # fire reads --similarity=a,b as a tuple
+            if isinstance(values.get(key), (list, tuple)):
+                values[key] = ",".join(map(str, values[key]))
+        valid = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(valid))
+        if unknown:
+            raise ConfigError(f"unknown option{'s' if len(unknown) > 1 else ''} "
+                              f"{', '.join('--' + u for u in unknown)}; valid options: {', '.join(sorted(valid))}")
+        return cls(**{k: _coerce(valid[k], v) for k, v in values.items()})
+
+
+def _paths(value: str) -> list[str]:
+    return [p for p in value.split(",") if p]
+
+
+def _run_word2vec(cfg: Word2VecRunConfig):
+    import numpy as np
+    import torch
+
+    from data_pipeline.token_lines import read_token_lines
+    from data_pipeline.vocabulary import Vocabulary
+    from data_pipeline.word2vec_batches import Word2VecBatches, encode_sentences
+    from data_pipeline.word_benchmarks import read_analogies, read_word_pairs
+    from launch.baseline import prepare_run_dir
+    from modeling.baselines.word2vec import Word2Vec, Word2VecConfig
+    from pretrain.checkpoint import latest_checkpoint, load_checkpoint
+    from pretrain.engine import Engine, TrainState, make_accelerator
+    from pretrain.tracking import Tracker
+
+    if not cfg.corpus:
+        raise ConfigError("--corpus is required: a text file with one whitespace-tokenized sentence per line")
+    # Every input is read and checked before anything is written.
+    sentences = read_token_lines(cfg.corpus, lowercase=cfg.lowercase)
+    vocab = Vocabulary.build(sentences, min_count=cfg.min_count, source=cfg.corpus)
+    similarity = {Path(p).name: read_word_pairs(p) for p in _paths(cfg.similarity)}
+    analogies = {Path(p).name: read_analogies(p) for p in _paths(cfg.analogies)}
+    ids, sentence = encode_sentences(sentences, vocab)
+    negatives = cfg.negatives if cfg.objective == "negative" else 0
+    batches = Word2VecBatches(ids, sentence, vocab.counts, architecture=cfg.architecture, window=cfg.window,
+                              sample=cfg.sample, subsampling=cfg.subsampling, negatives=negatives,
+                              words_per_batch=cfg.words_per_batch, epochs=cfg.epochs, lr=cfg.lr, min_lr=cfg.min_lr,
+                              seed=cfg.seed)
+    cfg.output_dir = cfg.output_dir or str(Path("runs") / f"word2vec-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = prepare_run_dir(cfg)
+    (out / "vocab.json").write_text(json.dumps(vocab.to_dict()) + "\n", encoding="utf-8")
+
+    model = Word2Vec(Word2VecConfig(len(vocab), cfg.dim, cfg.architecture, cfg.objective, chunk_size=cfg.chunk_size,
+                                    compile=cfg.compile), counts=vocab.counts, seed=cfg.seed)
+    # The update happens in the model's forward; this optimizer only gives the engine and checkpoints the
+    # learning rate of the schedule to log (the parameters never get a gradient, so its step is a no-op).
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: batches.learning_rate(0, step) / cfg.lr)
+    checkpoint = latest_checkpoint(out / "checkpoints") if cfg.resume else None
+    state = TrainState(**load_checkpoint(checkpoint, model, optimizer, scheduler)) if checkpoint else TrainState()
+    total_steps = cfg.epochs * len(batches)
+    print(f"[alba] word2vec {cfg.architecture}/{cfg.objective}: {len(ids)} words in the vocabulary of "
+          f"{len(vocab)} (min_count {cfg.min_count}); {cfg.epochs} epochs of {len(batches)} steps"
+          + (f"; resuming at step {state.step}" if checkpoint else ""))
+    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project, resume=checkpoint is not None)
+    engine = Engine(model, optimizer, scheduler, make_accelerator(), max_steps=min(total_steps, cfg.stop_at_step or
+                    total_steps), output_dir=out, tracker=tracker, grad_clip=0.0, log_every=cfg.log_every,
+                    save_every=cfg.save_every, keep_checkpoints=cfg.keep_checkpoints, progress=cfg.progress)
+    try:
+        started = time.perf_counter()
+        steps_before = state.step
+        state = engine.fit(batches, state)
+        if state.step < total_steps:
+            print(f"[alba] stopped at step {state.step} of {total_steps}; --resume continues from {out}")
+            return
+        vectors = model.word_vectors(vocab.words)
+        results = {"words_per_s": len(ids) * (state.step - steps_before) / len(batches)
+                   / max(time.perf_counter() - started, 1e-9)}
+        for name, pairs in similarity.items():
+            found = vectors.evaluate_similarity(pairs)
+            results[f"{name}/spearman"], results[f"{name}/unknown_pairs"] = found["spearman"], found["unknown"]
+        for name, sections in analogies.items():
+            found = vectors.evaluate_analogies(sections)
+            results[f"{name}/accuracy"], results[f"{name}/questions"] = found["total"], found["questions"]
+        tracker.log({f"eval/{k}": v for k, v in results.items()}, step=state.step)
+        tracker.summary({f"eval/{k}": v for k, v in results.items()})
+    finally:
+        tracker.close()
+    vectors.save_word2vec_format(out / "vectors.txt")
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    for name, value in results.items():
+        print(f"[alba] {name}: {value:.4g}")
+    print(f"[alba] vectors: {out / 'vectors.txt'}")
+
+
+word2vec = config_command("word2vec", "alba baseline word2vec: skip-gram/CBOW with negative sampling or "
+                          "hierarchical softmax on a text file; exports vectors.txt (word2vec text format) and "
+                          "prints word-similarity Spearman and analogy accuracy", Word2VecRunConfig, _run_word2vec)
