@@ -1,11 +1,12 @@
 """Batches of `[CLS] A [SEP] B [SEP]` with dynamic MLM masking, each item's mask a pure function of its index."""
 from collections.abc import Iterable
+from itertools import chain
 
 import numpy as np
 import torch
 
 from .errors import DataError
-from .masking import IGNORE, mask_tokens
+from .masking import Draws, mask_batch
 from .tokenizer import SpecialTokens
 
 MASKINGS = ("token", "wwm", "ngram")
@@ -16,9 +17,10 @@ class PretrainingCollator:
 
     Output: `input_ids`, `token_type_ids` (0 through the first [SEP], 1 after), `attention_mask` (1 token, 0 pad),
     `mlm_labels` (original id where chosen for MLM, -100 elsewhere), all (B, T) long, padded to the longest item
-    or to `pad_to`; and `sentence_labels` (B,). An empty B gives `[CLS] A [SEP]`. The masking RNG of an item is
-    seeded from (seed, epoch, item index) so its mask does not depend on the batch it lands in; call `set_epoch`
-    every epoch. With `static` the epoch is left out of the seed: every epoch sees the same mask per item, as the
+    or to `pad_to`; and `sentence_labels` (B,). An empty B gives `[CLS] A [SEP]`. The masking draws of an item are
+    a hash of (seed, epoch, item index, position) (see masking.Draws), so its mask does not depend on the batch it
+    lands in while the whole batch is masked at once; call `set_epoch` every epoch. With `static` the epoch is left
+    out: every epoch sees the same mask per item, as the
     reference's precomputed data does (without its dupe_factor copies). "wwm" masks whole words and needs
     `continuation_ids` (see word_continuation_ids); "ngram" masks ALBERT's spans of 1-3 whole words (of tokens when
     no `continuation_ids` are given).
@@ -52,26 +54,33 @@ class PretrainingCollator:
 
     def __call__(self, items: list[dict]) -> dict[str, torch.Tensor]:
         s = self.special
-        lengths = [len(it["tokens_a"]) + len(it["tokens_b"]) + (3 if it["tokens_b"] else 2) for it in items]
-        width = self.pad_to or max(lengths)
-        if max(lengths) > width:
-            raise DataError(f"an item of {max(lengths)} tokens does not fit pad_to={width}")
-        shape = (len(items), width)
-        input_ids, token_type_ids = np.full(shape, s.pad, dtype=np.int64), np.zeros(shape, dtype=np.int64)
-        attention_mask, mlm_labels = np.zeros(shape, dtype=np.int64), np.full(shape, IGNORE, dtype=np.int64)
-        for row, (item, length) in enumerate(zip(items, lengths)):
-            a, b = item["tokens_a"], item["tokens_b"]
-            ids = np.array([s.cls, *a, s.sep, *b] + ([s.sep] if b else []), dtype=np.int64)
-            if ids.max() >= self.vocab_size:
-                raise DataError(f"item {item['index']} holds token id {ids.max()} >= vocab_size {self.vocab_size}")
-            candidates = (ids != s.cls) & (ids != s.sep) & (ids != s.pad)
-            rng = np.random.default_rng([self.seed, 0 if self.static else self.epoch, item["index"]])
-            continuation = None if self.continuation is None else self.continuation[ids]
-            input_ids[row, :length], mlm_labels[row, :length] = mask_tokens(
-                ids, candidates, s.mask, (s.first_regular_id, self.vocab_size), self.mask_prob,
-                self.max_predictions, rng, continuation, self.ngram)
-            token_type_ids[row, len(a) + 2:length] = 1
-            attention_mask[row, :length] = 1
+        len_a = np.fromiter((len(it["tokens_a"]) for it in items), dtype=np.int64, count=len(items))
+        len_b = np.fromiter((len(it["tokens_b"]) for it in items), dtype=np.int64, count=len(items))
+        lengths = len_a + len_b + np.where(len_b > 0, 3, 2)
+        width = self.pad_to or int(lengths.max())
+        if lengths.max() > width:
+            raise DataError(f"an item of {lengths.max()} tokens does not fit pad_to={width}")
+        positions = np.arange(width)
+        filled = positions < lengths[:, None]
+        # One flat run of every item's [CLS] A [SEP] B [SEP], poured into the rows in order.
+        flat = np.fromiter(chain.from_iterable(
+            (s.cls, *it["tokens_a"], s.sep, *it["tokens_b"], *((s.sep,) if it["tokens_b"] else ())) for it in items),
+            dtype=np.int64, count=int(lengths.sum()))
+        input_ids = np.full((len(items), width), s.pad, dtype=np.int64)
+        input_ids[filled] = flat
+        too_big = (input_ids >= self.vocab_size).any(axis=1)
+        if too_big.any():
+            row = int(np.argmax(too_big))
+            raise DataError(f"item {items[row]['index']} holds token id {input_ids[row].max()} >= vocab_size "
+                            f"{self.vocab_size}")
+        candidates = filled & (input_ids != s.cls) & (input_ids != s.sep) & (input_ids != s.pad)
+        indices = np.fromiter((it["index"] for it in items), dtype=np.int64, count=len(items))
+        draws = Draws(self.seed, 0 if self.static else self.epoch, indices)
+        continuation = None if self.continuation is None else self.continuation[input_ids]
+        input_ids, mlm_labels = mask_batch(input_ids, candidates, s.mask, (s.first_regular_id, self.vocab_size),
+                                           self.mask_prob, self.max_predictions, draws, continuation, self.ngram)
+        token_type_ids = (filled & (positions >= (len_a + 2)[:, None])).astype(np.int64)
         return {"input_ids": torch.from_numpy(input_ids), "token_type_ids": torch.from_numpy(token_type_ids),
-                "attention_mask": torch.from_numpy(attention_mask), "mlm_labels": torch.from_numpy(mlm_labels),
+                "attention_mask": torch.from_numpy(filled.astype(np.int64)),
+                "mlm_labels": torch.from_numpy(mlm_labels),
                 "sentence_labels": torch.tensor([item["label"] for item in items], dtype=torch.long)}
