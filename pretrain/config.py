@@ -29,8 +29,8 @@ PHASE_KEYS = ("max_steps", "max_seq_length", "batch_size", "grad_accum_steps", "
 class RunConfig:
     # -- data
     corpus: str = _opt("embedded", "'embedded' (CPython's own documentation), 'synthetic' (rule-based toy corpus), "
-                       "a text file, directory or glob (one sentence per line, blank line between documents), "datasets:NAME[:SPLIT]', or a "
-                       "token store built by `alba data build` (its tokenizer is used; a --tokenizer path must match it)",
+                       "files (a file, directory or glob; see corpus_format), 'datasets:NAME[:SPLIT]', or a token store "
+                       "built by `alba data build` (its tokenizer is used; a --tokenizer path must match it)",
                        group="data")
     corpus_format: str = _opt("auto", "'auto' (by suffix: .jsonl/.json JSON lines, .parquet Parquet, else 'text'), "
                               "'text' (one sentence per line, blank line between documents) or 'lines' (one "
