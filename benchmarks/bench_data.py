@@ -28,7 +28,8 @@ from pathlib import Path
 
 def _parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--corpus", default="embedded", help="'embedded' (CPython's docs) or a corpus path load_corpus reads")
+    p.add_argument("--corpus", default="embedded",
+                   help="'embedded' (CPython's docs) or a corpus path that load_corpus reads")
     p.add_argument("--copies", type=int, default=1, help="repeat the corpus this many times (more tokens)")
     p.add_argument("--vocab_size", type=int, default=8000)
     p.add_argument("--tokenizer", default="wordpiece", choices=("wordpiece", "unigram"))
@@ -168,9 +169,11 @@ def main() -> None:
                                       "vs encode_batch")}
     print("target: alba >= 0.67x encode_batch (overhead <= 50%)")
 
-    runs = [("transformers DataCollatorForLanguageModeling (reference; sequences pre-built)", hf_production(ids, tokenizer))]
+    runs = [("transformers DataCollatorForLanguageModeling (reference; sequences pre-built)",
+             hf_production(ids, tokenizer))]
     for masking in ("token", "wwm", "ngram"):
-        runs.append((f"alba {masking} masking: instances + masking + collation", alba_production(ids, tokenizer, masking)))
+        runs.append((f"alba {masking} masking: instances + masking + collation",
+                     alba_production(ids, tokenizer, masking)))
     runs.append(("alba token masking: masking + collation only", alba_production(ids, tokenizer, "token", True)))
     rows = []
     for name, run in runs:
@@ -180,7 +183,7 @@ def main() -> None:
     results["batches"] = table(f"(b) batch production at seq {ARGS.seq}, batch {ARGS.batch}, task {ARGS.task}, "
                                f"sequences/s{per_core}", "sequences/s", rows, rows[0][1] / rows[0][2],
                                "vs transformers")
-    print(f"target: alba >= 2x transformers and >= 400 sequences/s per core")
+    print("target: alba >= 2x transformers and >= 400 sequences/s per core")
     if ARGS.json:
         Path(ARGS.json).write_text(json.dumps({"args": vars(ARGS), **results}, indent=1) + "\n", encoding="utf-8")
 

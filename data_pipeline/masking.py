@@ -61,13 +61,15 @@ def mask_batch(ids: np.ndarray, candidates: np.ndarray, mask_id: int, random_ids
     if continuation is not None:  # a continuation starts a word only after a non-candidate (a gap)
         starts[:, 1:] &= ~(continuation[:, 1:] & candidates[:, :-1])
     word = np.cumsum(starts, axis=1) - 1  # the word of each candidate position, numbered per row
-    row_of = np.arange(rows)[:, None]
-    word_length = np.bincount((row_of * width + word)[candidates], minlength=rows * width).reshape(rows, width)
-    start_rows, start_cols = np.nonzero(starts)
-    word_key = np.full((rows, width), 2.0)  # absent words sort last
-    word_key[start_rows, word[start_rows, start_cols]] = draws.uniform(WORD_ORDER, width)[start_rows, start_cols]
+    n_words = starts.sum(axis=1)
+    slots = max(1, int(n_words.max()))  # word arrays are (B, slots); a row's words fill its first n_words slots
+    present = np.arange(slots) < n_words[:, None]
+    word_length = np.bincount((np.arange(rows)[:, None] * slots + word)[candidates],
+                              minlength=rows * slots).reshape(rows, slots)
+    word_key = np.full((rows, slots), 2.0)  # absent words sort last
+    word_key[present] = draws.uniform(WORD_ORDER, width)[starts]  # each word's key is its start position's draw
     if ngram:
-        taken = _ngram_words(word_key, word_length, starts.sum(axis=1), count, draws.uniform(NGRAM_LENGTH, width))
+        taken = _ngram_words(word_key, word_length, n_words, count, draws.uniform(NGRAM_LENGTH, slots))
     else:
         taken = _greedy_words(word_key, word_length, count)
     chosen = candidates & np.take_along_axis(taken, np.maximum(word, 0), axis=1)
@@ -84,7 +86,7 @@ def _greedy_words(word_key: np.ndarray, word_length: np.ndarray, count: np.ndarr
     """Words taken in key order while they fit the count, an overshooting word skipped: the longest prefix of the
     key order that fits, then repeatedly the lowest-key word no longer than what is left (the same choice as visiting
     them one by one, since what is left only shrinks)."""
-    order = np.argsort(word_key, axis=1, kind="stable")
+    order = np.argsort(word_key, axis=1)  # ties are absent words only
     lengths = np.take_along_axis(word_length, order, axis=1)
     fits = (np.cumsum(lengths, axis=1) <= count[:, None]) & (lengths > 0)
     taken = np.zeros(word_key.shape, dtype=bool)
@@ -103,19 +105,22 @@ def _greedy_words(word_key: np.ndarray, word_length: np.ndarray, count: np.ndarr
 
 def _ngram_lengths(u: np.ndarray, room: np.ndarray) -> np.ndarray:
     """n in 1..MAX_NGRAM drawn from uniforms `u` with p(n) ∝ 1/n renormalised over n <= room."""
-    return 1 + (u[..., None] >= NGRAM_CDF[np.minimum(room, MAX_NGRAM)][..., :-1]).sum(axis=-1)
+    room = np.minimum(room, MAX_NGRAM)
+    return 1 + sum((u >= NGRAM_CDF[:, k][room]).astype(np.int64) for k in range(MAX_NGRAM - 1))
 
 
 def _ngram_words(word_key, word_length, n_words, count, u) -> np.ndarray:
+    room = np.maximum(n_words[:, None] - np.arange(word_key.shape[1]), 0)
+    n, lengths = _ngram_lengths(u, room).tolist(), word_length.tolist()
+    order = np.argsort(word_key, axis=1).tolist()
+    rows, words = [], []  # the taken words, scattered at once at the end
+    for row in np.flatnonzero(count).tolist():
+        end = int(n_words[row])
+        for start, placed, _ in _place_spans(lengths[row][:end], int(count[row]), order[row][:end], n[row]):
+            rows.extend([row] * placed)
+            words.extend(range(start, start + placed))
     taken = np.zeros(word_key.shape, dtype=bool)
-    room = n_words[:, None] - np.arange(word_key.shape[1])
-    n = _ngram_lengths(u, np.maximum(room, 0))
-    order = np.argsort(word_key, axis=1, kind="stable")
-    for row in np.flatnonzero(count):
-        visits = order[row, :n_words[row]].tolist()
-        for start, placed, _ in _place_spans(word_length[row, :n_words[row]].tolist(), int(count[row]), visits,
-                                             n[row].tolist()):
-            taken[row, start:start + placed] = True
+    taken[rows, words] = True
     return taken
 
 
