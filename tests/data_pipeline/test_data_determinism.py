@@ -2,11 +2,14 @@
 of DataLoader workers, the number of processes sharing the global batch, or the batch a run restarts at."""
 import random
 
+import numpy as np
 import pytest
 import torch
+from scipy import stats
 from torch.utils.data import DataLoader
 
 from data_pipeline import PretrainingCollator, PretrainingDataset, SpecialTokens, create_instances
+from data_pipeline.masking import Draws
 from pretrain.config import RunConfig
 from pretrain.pretraining import PretrainingData
 from pretrain.sampler import GlobalBatchSampler
@@ -110,3 +113,19 @@ def test_restart_at_any_batch_continues_with_the_same_samples(masking, task):
         expected = {i for batch in order[start:] for i in batch[1::2]}
         assert resumed.keys() == expected
         assert all(resumed[i] == single[i] for i in resumed)
+
+
+def test_draws_are_uniform_independent_and_a_function_of_the_index_alone():
+    """The masking's counter-based draws: each row depends only on (seed, epoch, its index); rows, streams, seeds and
+    epochs look independent; values are uniform on [0, 1) (Kolmogorov-Smirnov against scipy's uniform)."""
+    indices = np.arange(1_000)
+    u = Draws(3, 1, indices).uniform(0, 128)
+    assert np.array_equal(Draws(3, 1, indices[[700, 5]]).uniform(0, 16), u[[700, 5], :16])
+    assert stats.kstest(u.ravel(), "uniform").pvalue > 1e-3 and 0 <= u.min() and u.max() < 1
+    others = {"next index": Draws(3, 1, indices + 1).uniform(0, 128),
+              "next epoch": Draws(3, 2, indices).uniform(0, 128), "next seed": Draws(4, 1, indices).uniform(0, 128),
+              "next stream": Draws(3, 1, indices).uniform(1, 128),
+              "next position": np.roll(u, -1, axis=1)}
+    for name, v in others.items():
+        assert abs(np.corrcoef(u.ravel(), v.ravel())[0, 1]) < 0.02, name  # 128k pairs: |r| ~ 0.003 if independent
+        assert not np.array_equal(u, v), name
