@@ -53,7 +53,7 @@ def train_alba(sentences, vocab: Vocabulary, args, seed: int) -> tuple[WordVecto
                               sample=args.sample, negatives=args.negatives if args.objective == "negative" else 0,
                               epochs=args.epochs, lr=args.lr, min_lr=args.min_lr, seed=seed)
     config = Word2VecConfig(len(vocab), dim=args.dim, architecture=args.arch, objective=args.objective,
-                            compile=args.compile)
+                            chunk_size=args.chunk_size, compile=args.compile)
     model = Word2Vec(config, counts=vocab.counts, seed=seed).to(args.device)
     for epoch in range(args.epochs):
         for batch in batches(epoch):
@@ -91,6 +91,7 @@ def main():
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--chunk_size", type=int, default=0, help="alba's examples per SGD update (0: its default)")
     p.add_argument("--compile", action="store_true", help="torch.compile alba's SGD step (compile time counted)")
     args = p.parse_args()
     args.lr = args.lr or (0.025 if args.arch == "skipgram" else 0.05)

@@ -42,8 +42,8 @@ class Word2VecRunConfig:
     min_lr: float = _opt(1e-4, "learning rate reached at the end (linear decay with the words seen)",
                          group="train")
     words_per_batch: int = _opt(10000, "corpus words per engine step", group="train")
-    chunk_size: int = _opt(0, "examples per sequential SGD update inside a step (0: 512 for negative sampling, "
-                           "64 for hierarchical softmax)", group="train")
+    chunk_size: int = _opt(0, "examples per sequential SGD update inside a step (0: 512 for negative sampling; "
+                           "hierarchical softmax 64 for skip-gram, 32 for CBOW)", group="train")
     compile: bool = _opt(False, "torch.compile the update (faster after ~10 s of compiling)", group="train")
     seed: int = _opt(0, "seed of initialisation, subsampling, windows and negatives", group="train")
     # -- evaluation

@@ -21,9 +21,12 @@ from .word_vectors import WordVectors
 
 ARCHITECTURES = ("skipgram", "cbow")
 OBJECTIVES = ("negative", "hierarchical")
-# Examples per sequential SGD step. Every example of a hierarchical-softmax chunk updates the root node, so its
-# chunks must be small: at 512, CBOW diverged and skip-gram lost 0.1 Spearman on WordSim-353 against gensim.
-DEFAULT_CHUNK = {"negative": 512, "hierarchical": 64}
+# Examples per sequential SGD step, by (objective, architecture). Every example of a hierarchical-softmax chunk
+# updates the root node, so its chunks must be small. Measured against gensim on WordSim-353 (head500, 5 epochs):
+# at 512, CBOW diverged and skip-gram lost 0.1-0.2 Spearman; CBOW at 64 still lost 0.3 on one seed in two, at 32
+# it stays within about 0.03-0.05.
+DEFAULT_CHUNK = {("negative", "skipgram"): 512, ("negative", "cbow"): 512,
+                 ("hierarchical", "skipgram"): 64, ("hierarchical", "cbow"): 32}
 
 
 @dataclass
@@ -33,7 +36,7 @@ class Word2VecConfig:
     architecture: str = "skipgram"
     objective: str = "negative"
     code_depth: int = 0  # hierarchical softmax: the longest Huffman code (fixes the shape of the path tables)
-    chunk_size: int = 0  # examples per sequential SGD step; 0 takes DEFAULT_CHUNK of the objective
+    chunk_size: int = 0  # examples per sequential SGD step; 0 takes DEFAULT_CHUNK
     compile: bool = False  # torch.compile the chunk step: about twice as fast on CPU, after ~10 s of compiling
 
     def __post_init__(self):
@@ -42,7 +45,7 @@ class Word2VecConfig:
                              f"got {self.architecture!r}, {self.objective!r}")
         if self.vocab_size < 1 or self.dim < 1 or self.chunk_size < 0:
             raise ValueError("vocab_size and dim must be positive and chunk_size non-negative")
-        self.chunk_size = self.chunk_size or DEFAULT_CHUNK[self.objective]
+        self.chunk_size = self.chunk_size or DEFAULT_CHUNK[self.objective, self.architecture]
 
     def to_dict(self) -> dict:
         return asdict(self)
