@@ -283,10 +283,11 @@ def _run_memn2n(cfg: MemN2NRunConfig):
 memn2n = config_command("memn2n", "alba baseline memn2n: end-to-end memory network (Sukhbaatar et al. 2015) on "
                         "bAbI; prints each task's test error", MemN2NRunConfig, _run_memn2n)
 
-from launch.baseline_word2vec import word2vec  # noqa: E402  (it imports prepare_run_dir from here when run)
+from launch.baseline_rnn_lm import rnn_lm  # noqa: E402  (it imports prepare_run_dir from here when run)
+from launch.baseline_word2vec import word2vec  # noqa: E402  (likewise)
 
 # name -> fire command; a new baseline is one more entry.
-BASELINES = {"memn2n": memn2n, "word2vec": word2vec}
+BASELINES = {"memn2n": memn2n, "rnn_lm": rnn_lm, "word2vec": word2vec}
 baseline_commands = BASELINES
 
 if __name__ == "__main__":

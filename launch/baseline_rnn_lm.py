@@ -1,0 +1,197 @@
+"""`alba baseline rnn_lm`: a recurrent word language model (Zaremba et al. 2014) trained with stateful truncated
+BPTT by the shared engine, next to an interpolated Kneser-Ney n-gram model on the same split; prints both
+perplexities."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from launch.command import config_command
+from pretrain.config import ConfigError, _coerce, _opt, _read_config_file
+
+# Zaremba et al. (2014), non-regularized "small" and regularized "medium" PTB models (REFERENCE.md §6).
+PRESETS = {
+    "small": dict(hidden_size=200, num_layers=2, unroll=20, batch_size=20, lr=1.0, grad_clip=5.0, decay_after=4,
+                  lr_decay=0.5, epochs=13, dropout=0.0, init_range=0.1),
+    "medium": dict(hidden_size=650, num_layers=2, unroll=35, batch_size=20, lr=1.0, grad_clip=5.0, decay_after=6,
+                   lr_decay=0.8, epochs=39, dropout=0.5, init_range=0.05),
+}
+TRAIN, VALID, TEST = "ptb.train.txt", "ptb.valid.txt", "ptb.test.txt"
+
+
+@dataclass
+class RnnLmRunConfig:
+    """Defaults: the "small" preset; --preset=medium sets the medium model, and any flag given overrides it."""
+    # -- data
+    data_dir: str = _opt("", f"directory of the Penn Treebank LM files (required). With {TRAIN} and {TEST} present: "
+                         f"train on {TRAIN}, validate on {VALID}, test on {TEST}; otherwise the first "
+                         f"--train_fraction of --split_file's lines train and the rest test", group="data")
+    split_file: str = _opt(VALID, "the one file split into training and test text when the full set is absent",
+                           group="data")
+    train_fraction: float = _opt(0.8, "fraction of split_file's lines (from the start) used for training",
+                                 group="data")
+    # -- model
+    preset: str = _opt("small", "Zaremba et al.'s configuration: 'small' (2x200, no dropout, 13 epochs) or "
+                       "'medium' (2x650, dropout 0.5, 39 epochs)", tuple(PRESETS), "model")
+    cell: str = _opt("lstm", "recurrent cell: 'lstm', 'gru' or 'rnn' (Elman)", ("lstm", "gru", "rnn"), "model")
+    hidden_size: int = _opt(200, "units per layer (and embedding size)", group="model")
+    num_layers: int = _opt(2, "stacked recurrent layers", group="model")
+    dropout: float = _opt(0.0, "dropout on the non-recurrent connections", group="model")
+    init_range: float = _opt(0.1, "every weight starts uniform in +-init_range", group="model")
+    ngram_order: int = _opt(3, "order of the Kneser-Ney baseline", group="model")
+    # -- training
+    epochs: int = _opt(13, "training epochs", group="train")
+    unroll: int = _opt(20, "BPTT steps: tokens per stream per batch", group="train")
+    batch_size: int = _opt(20, "parallel streams", group="train")
+    lr: float = _opt(1.0, "SGD learning rate (the loss is summed over time steps, averaged over streams)",
+                     group="train")
+    lr_decay: float = _opt(0.5, "learning-rate factor per epoch after --decay_after epochs", group="train")
+    decay_after: int = _opt(4, "epochs at the full learning rate", group="train")
+    grad_clip: float = _opt(5.0, "global gradient-norm clip", group="train")
+    seed: int = _opt(0, "seed of the initialisation and dropout", group="train")
+    # -- run
+    output_dir: str = _opt("", "where checkpoints, logs and results go (default: runs/rnn_lm-<time>)", group="run")
+    overwrite: bool = _opt(False, "replace a run already in output_dir", group="run")
+    resume: bool = _opt(False, "continue the run in output_dir from its latest checkpoint", group="run")
+    log_every: int = _opt(50, "steps between metric logs", group="run")
+    save_every: int = _opt(500, "steps between checkpoints (and one at the end)", group="run")
+    keep_checkpoints: int = _opt(2, "how many recent checkpoints to keep", group="run")
+    wandb: str = _opt("auto", "Weights & Biases: 'auto', 'online', 'offline' or 'disabled'",
+                      ("auto", "online", "offline", "disabled"), "run")
+    wandb_project: str = _opt("alba", "W&B project name", group="run")
+    progress: bool = _opt(True, "show progress bars", group="run")
+
+    RESUMABLE_CHANGES = ("overwrite", "resume", "output_dir", "log_every", "save_every", "keep_checkpoints", "wandb",
+                         "progress")
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise ConfigError(f"--{f.name}={getattr(self, f.name)!r} is not one of {', '.join(choices)}")
+        for name in ("hidden_size", "num_layers", "ngram_order", "epochs", "unroll", "batch_size", "log_every",
+                     "save_every", "keep_checkpoints"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
+        if not 0 < self.train_fraction < 1 or not 0 <= self.dropout < 1:
+            raise ConfigError("--train_fraction must be in (0, 1) and --dropout in [0, 1)")
+        if self.lr <= 0 or self.init_range <= 0 or not 0 < self.lr_decay <= 1 or self.grad_clip < 0:
+            raise ConfigError("--lr and --init_range must be positive, --lr_decay in (0, 1], --grad_clip "
+                              "non-negative")
+        if self.overwrite and self.resume:
+            raise ConfigError("--overwrite and --resume exclude each other")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def build(cls, config_file: str | None = None, **overrides) -> "RnnLmRunConfig":
+        values = _read_config_file(config_file) if config_file else {}
+        values.update(overrides)
+        valid = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(valid))
+        if unknown:
+            raise ConfigError(f"unknown option{'s' if len(unknown) > 1 else ''} "
+                              f"{', '.join('--' + u for u in unknown)}; valid options: {', '.join(sorted(valid))}")
+        preset = values.get("preset", valid["preset"].default)
+        if preset not in PRESETS:
+            raise ConfigError(f"--preset={preset!r} is not one of {', '.join(PRESETS)}")
+        values = {**PRESETS[preset], **values}  # flags win over the preset
+        return cls(**{k: _coerce(valid[k], v) for k, v in values.items()})
+
+
+def load_splits(cfg: RnnLmRunConfig) -> dict:
+    """Word units (each line's words and <eos>) of the training, validation (or None) and test text."""
+    from data_pipeline.lm_corpus import read_lm_lines, split_lines, word_units
+
+    root = Path(cfg.data_dir)
+    if not root.is_dir():
+        raise ConfigError(f"--data_dir {root} is not a directory")
+    if (root / TRAIN).is_file() and (root / TEST).is_file():
+        names = {"train": TRAIN, "valid": VALID if (root / VALID).is_file() else None, "test": TEST}
+        return {k: word_units(read_lm_lines(root / v)) if v else None for k, v in names.items()} | {
+            "description": f"{TRAIN} / {names['valid']} / {TEST}"}
+    source = root / cfg.split_file
+    if not source.is_file():
+        raise ConfigError(f"--data_dir {root} holds neither {TRAIN} and {TEST} nor --split_file {cfg.split_file}")
+    train, test = split_lines(read_lm_lines(source), cfg.train_fraction)
+    return {"train": word_units(train), "valid": None, "test": word_units(test),
+            "description": f"first {cfg.train_fraction:g} of {source.name}'s lines / the rest"}
+
+
+def ngram_perplexity(cfg: RnnLmRunConfig, vocab, train_ids, test_ids) -> float:
+    """Interpolated Kneser-Ney on exactly the ids the recurrent model sees (held-out words outside the training
+    vocabulary are <unk> for both), predicting the same targets: every test id after the first."""
+    from modeling.baselines.ngram import KneserNeyLM
+
+    words = vocab.words
+    lm = KneserNeyLM([words[i] for i in train_ids], words, order=cfg.ngram_order)
+    return lm.perplexity([words[i] for i in test_ids])
+
+
+def _run_rnn_lm(cfg: RnnLmRunConfig):
+    import torch
+
+    from data_pipeline.lm_corpus import StreamBatches, build_vocabulary, encode_stream
+    from launch.baseline import prepare_run_dir
+    from modeling.baselines.rnn_lm import LanguageModelConfig, RecurrentLanguageModel, stream_perplexity
+    from pretrain.checkpoint import latest_checkpoint, load_checkpoint
+    from pretrain.engine import Engine, TrainState, make_accelerator
+    from pretrain.tracking import Tracker
+
+    if not cfg.data_dir:
+        raise ConfigError("--data_dir is required: a directory holding the Penn Treebank LM files (ptb.*.txt)")
+    splits = load_splits(cfg)  # a bad file stops here, before anything is written
+    vocab = build_vocabulary(splits["train"])
+    ids = {k: encode_stream(v, vocab) if v else None for k, v in splits.items() if k != "description"}
+    batches = StreamBatches(ids["train"], cfg.batch_size, cfg.unroll, source="the training text")
+    if not cfg.output_dir:
+        import time
+        cfg.output_dir = str(Path("runs") / f"rnn_lm-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = prepare_run_dir(cfg)
+    torch.manual_seed(cfg.seed)
+    model = RecurrentLanguageModel(LanguageModelConfig(len(vocab), cfg.cell, cfg.hidden_size, cfg.num_layers,
+                                                       cfg.dropout, cfg.init_range, cfg.batch_size))
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    steps_per_epoch = len(batches)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: cfg.lr_decay ** max(0, step // steps_per_epoch + 1 - cfg.decay_after))
+    (out / "vocab.json").write_text(json.dumps(vocab.words) + "\n", encoding="utf-8")
+    checkpoint = latest_checkpoint(out / "checkpoints") if cfg.resume else None
+    state = TrainState(**load_checkpoint(checkpoint, model, optimizer, scheduler)) if checkpoint else TrainState()
+    print(f"[alba] word LM on {splits['description']}: {len(ids['train'])} training and {len(ids['test'])} test "
+          f"tokens, vocabulary {len(vocab)}; {cfg.num_layers}x{cfg.hidden_size} {cfg.cell}, "
+          f"{sum(p.numel() for p in model.parameters())} parameters, {steps_per_epoch} steps per epoch"
+          + (f"; resuming at step {state.step}" if checkpoint else ""), flush=True)
+    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project, resume=checkpoint is not None)
+    engine = Engine(model, optimizer, scheduler, make_accelerator(), max_steps=cfg.epochs * steps_per_epoch,
+                    output_dir=out, tracker=tracker, grad_clip=cfg.grad_clip, log_every=cfg.log_every,
+                    save_every=cfg.save_every, keep_checkpoints=cfg.keep_checkpoints,
+                    eval_every=steps_per_epoch if ids["valid"] is not None else 0, progress=cfg.progress)
+
+    def validate() -> dict:
+        return {"perplexity": stream_perplexity(engine.unwrapped, ids["valid"])}
+
+    try:
+        state = engine.fit(batches, state, evaluate=validate)
+        result = {"test_perplexity": stream_perplexity(engine.unwrapped, ids["test"])}
+        if ids["valid"] is not None:
+            result["valid_perplexity"] = stream_perplexity(engine.unwrapped, ids["valid"])
+        result["ngram_test_perplexity"] = ngram_perplexity(cfg, vocab, ids["train"], ids["test"])
+        tracker.log({f"test/{k}": v for k, v in result.items()}, step=state.step)
+        tracker.summary(result)
+    finally:
+        tracker.close()
+    result.update(steps=state.step, train_seconds=state.train_seconds)
+    (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    print(f"\nTest perplexity ({splits['description']}):\n"
+          f"  {cfg.num_layers}x{cfg.hidden_size} {cfg.cell} ({cfg.epochs} epochs): {result['test_perplexity']:.1f}\n"
+          f"  Kneser-Ney {cfg.ngram_order}-gram: {result['ngram_test_perplexity']:.1f}")
+
+
+rnn_lm = config_command("rnn_lm", "alba baseline rnn_lm: recurrent word language model (Zaremba et al. 2014) with "
+                        "stateful truncated BPTT on Penn Treebank text; prints its test perplexity and that of an "
+                        "interpolated Kneser-Ney n-gram model on the same split", RnnLmRunConfig, _run_rnn_lm)

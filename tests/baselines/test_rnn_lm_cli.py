@@ -1,0 +1,92 @@
+"""`alba baseline rnn_lm` end to end: on the real PTB split its perplexity is clearly below Kneser-Ney's; resume
+through the engine; presets, help and bad input."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import BUDGET, run_cli
+
+
+def alba(*args):
+    return run_cli("-m", "launch.cli", "baseline", "rnn_lm", *args, env={"OMP_NUM_THREADS": "2"})
+
+
+def one_line_error(proc):
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.strip().splitlines()[-1].startswith("alba: error: ")
+    return proc.stderr.strip().splitlines()[-1]
+
+
+def toy_corpus(path, lines=300, seed=0):
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(30)]
+    text = "\n".join(" ".join(rng.choice(words, size=rng.integers(3, 9))) for _ in range(lines))
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def final_weights(run):
+    latest = (run / "checkpoints" / "latest").read_text().strip()
+    return load_file(run / "checkpoints" / latest / "model.safetensors")
+
+
+def test_resume_mid_epoch_gives_the_uninterrupted_run(tmp_path):
+    """Weights, the carried recurrent state, dropout draws and the lr schedule all continue exactly: a copy cut back
+    to a mid-epoch checkpoint and resumed ends where the uninterrupted run ends."""
+    toy_corpus(tmp_path / "ptb.valid.txt")
+    args = [f"--data_dir={tmp_path}", "--hidden_size=16", "--batch_size=4", "--unroll=5", "--epochs=3",
+            "--decay_after=1", "--dropout=0.3", "--save_every=7", "--keep_checkpoints=50", "--log_every=5",
+            "--wandb=disabled", "--progress=False"]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    proc = alba(*args, f"--output_dir={whole}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    steps = json.loads((whole / "results.json").read_text())["steps"]
+    per_epoch = steps // 3
+    resume_at = ((per_epoch + per_epoch // 2) // 7) * 7  # a checkpoint inside epoch 2, after the lr decay began
+    assert per_epoch < resume_at < 2 * per_epoch
+    shutil.copytree(whole, cut)
+    for path in (cut / "checkpoints").glob("step-*"):
+        if int(path.name.split("-")[1]) > resume_at:
+            shutil.rmtree(path)
+    (cut / "checkpoints" / "latest").write_text(f"step-{resume_at:08d}")
+    (cut / "results.json").unlink()
+    resumed = alba(*args, f"--output_dir={cut}", "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming at step {resume_at}" in resumed.stdout
+    a, b = final_weights(whole), final_weights(cut)
+    assert any(name.startswith("carried_state") for name in a)
+    for name in a:
+        torch.testing.assert_close(b[name], a[name], rtol=0, atol=0, msg=name)
+    ra, rb = (json.loads((run / "results.json").read_text()) for run in (whole, cut))
+    assert ra["test_perplexity"] == rb["test_perplexity"] and ra["ngram_test_perplexity"] == rb["ngram_test_perplexity"]
+
+
+def test_presets_and_help():
+    proc = alba("--help")
+    assert proc.returncode == 0, proc.stderr
+    for option in ("--preset='small'", "--hidden_size=200", "--num_layers=2", "--unroll=20", "--batch_size=20",
+                   "--lr=1.0", "--grad_clip=5.0", "--lr_decay=0.5", "--decay_after=4", "--epochs=13",
+                   "--dropout=0.0", "--init_range=0.1", "--train_fraction=0.8"):
+        assert option in proc.stdout, option
+    from launch.baseline_rnn_lm import RnnLmRunConfig
+    medium = RnnLmRunConfig.build(preset="medium", epochs=2)
+    assert (medium.hidden_size, medium.dropout, medium.unroll, medium.lr_decay, medium.decay_after,
+            medium.epochs) == (650, 0.5, 35, 0.8, 6, 2)
+
+
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
+    out = tmp_path / "o"
+    assert "--data_dir is required" in one_line_error(alba(f"--output_dir={out}"))
+    assert "holds neither ptb.train.txt" in one_line_error(alba(f"--data_dir={tmp_path}", f"--output_dir={out}"))
+    (tmp_path / "ptb.valid.txt").write_bytes(b"a b c\nd \xff e\n")
+    line = one_line_error(alba(f"--data_dir={tmp_path}", f"--output_dir={out}"))
+    assert "ptb.valid.txt: line 2 is not UTF-8" in line
+    assert "--preset='large' is not one of small, medium" in one_line_error(alba("--preset=large"))
+    line = one_line_error(alba(f"--data_dir={tmp_path}", "--hidden=3"))
+    assert "unknown option --hidden" in line and "hidden_size" in line
+    toy_corpus(tmp_path / "ptb.valid.txt", lines=5)
+    assert "too few" in one_line_error(alba(f"--data_dir={tmp_path}", f"--output_dir={out}"))
+    assert not out.exists()
