@@ -275,3 +275,59 @@ class AlbaForQuestionAnswering(_TaskModel):
 
 TASK_MODELS = {m.kind: m for m in (AlbaForSequenceClassification, AlbaForMultipleChoice, AlbaForTokenClassification,
                                    AlbaForQuestionAnswering)}
+
+
+# transformers class name suffix of each head.
+_HF_CLASS = {"sequence_classification": "ForSequenceClassification", "multiple_choice": "ForMultipleChoice",
+             "token_classification": "ForTokenClassification", "question_answering": "ForQuestionAnswering"}
+
+
+def export_to_transformers(model: _TaskModel, out_dir: str | os.PathLike, tokenizer_dir: str | os.PathLike | None = None,
+                           label_names: list[str] | None = None) -> str:
+    """Write a fine-tuned model as a transformers Bert/Albert*For* directory (config.json, model.safetensors and the
+    tokenizer files of `tokenizer_dir`); returns the class name. The encoder goes through the pretraining export's
+    mapping, the head keeps its (already transformers) names."""
+    import shutil
+    from dataclasses import replace
+
+    from safetensors.torch import save_file
+
+    from .hf_export import hf_config_dict, hf_family, hf_state_dict
+    from .pretraining import AlbaForPreTraining
+
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"output directory {out} already exists and is not empty; choose a new one")
+    # The encoder (with a pooler) inside a pretraining model, whose export knows the family and the names.
+    body = AlbaForPreTraining(replace(model.config, sentence_head="nsp"))
+    body.load_state_dict({k: v for k, v in model.state_dict().items() if k.startswith("alba.")}, strict=False)
+    kind = hf_family(body)
+    weights = {k: v for k, v in hf_state_dict(body, kind).items() if not k.startswith(_HF_PRETRAINING_HEADS)}
+    if not model.uses_pooler:
+        weights = {k: v for k, v in weights.items() if ".pooler" not in k}
+    weights.update({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()
+                    if not k.startswith("alba.")})
+    config = hf_config_dict(body, kind)
+    name = ("Bert" if kind == "bert" else "Albert") + _HF_CLASS[model.kind]
+    config["architectures"] = [name]
+    dropout = model.head_options["classifier_dropout"]
+    config["classifier_dropout" if kind == "bert" else "classifier_dropout_prob"] = dropout
+    num_labels = model.head_options.get("num_labels")
+    if num_labels is not None:
+        names = label_names or [f"LABEL_{i}" for i in range(num_labels)]
+        config["id2label"] = {str(i): n for i, n in enumerate(names)}
+        config["label2id"] = {n: i for i, n in enumerate(names)}
+        if model.kind == "sequence_classification":
+            config["problem_type"] = "regression" if num_labels == 1 else "single_label_classification"
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_file(weights, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    for file in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "spiece.model"):
+        if tokenizer_dir is not None and (Path(tokenizer_dir) / file).is_file():
+            shutil.copyfile(Path(tokenizer_dir) / file, tmp / file)
+    if out.exists():
+        out.rmdir()
+    os.replace(tmp, out)
+    return name

@@ -158,3 +158,32 @@ def test_pretraining_without_sentence_head_leaves_pooler_fresh(tmp_path):
     AlbaForPreTraining(config).save_pretrained(tmp_path / "pre")
     model = AlbaForSequenceClassification.from_pretraining(tmp_path / "pre")
     assert model.alba.pooler is not None
+
+
+@pytest.mark.parametrize("preset", ["bert-tiny", "albert-test"])
+@pytest.mark.parametrize("make", [lambda c: AlbaForSequenceClassification(c, num_labels=3),
+                                  lambda c: AlbaForSequenceClassification(c, num_labels=1),
+                                  lambda c: AlbaForTokenClassification(c, num_labels=4),
+                                  AlbaForQuestionAnswering, AlbaForMultipleChoice],
+                         ids=["classification", "regression", "token", "qa", "multiple-choice"])
+def test_export_round_trip(tmp_path, preset, make):
+    """A fine-tuned model written as a transformers directory loads there (without alba) and gives the same outputs."""
+    from modeling.task_heads import export_to_transformers
+    torch.manual_seed(0)
+    model = make(ModelConfig.from_preset(preset, vocab_size=VOCAB, max_position_embeddings=32))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    model.eval()
+    name = export_to_transformers(model, tmp_path / "hf")
+    hf = getattr(transformers, name).from_pretrained(tmp_path / "hf").eval()
+    inputs = _inputs((B, 2, T) if isinstance(model, AlbaForMultipleChoice) else (B, T))
+    with torch.no_grad():
+        ours, ref = model(**inputs), hf(**inputs)
+    if isinstance(model, AlbaForQuestionAnswering):
+        torch.testing.assert_close(ours.start_logits, ref.start_logits, atol=ATOL, rtol=0)
+        torch.testing.assert_close(ours.end_logits, ref.end_logits, atol=ATOL, rtol=0)
+    else:
+        torch.testing.assert_close(ours.logits, ref.logits.reshape(ours.logits.shape), atol=ATOL, rtol=0)
+    with pytest.raises(ConfigError, match="not empty"):
+        export_to_transformers(model, tmp_path / "hf")
