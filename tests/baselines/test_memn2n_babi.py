@@ -39,6 +39,11 @@ def test_task1_test_error_at_most_one_percent(shared_data, tmp_path):
     records = [json.loads(line) for line in (out / "task-1" / "metrics.jsonl").open()]
     switched = [r["step"] for r in records if r.get("eval/softmax_on") == 1.0]
     assert switched and any(r.get("eval/softmax_on") == 0.0 for r in records)  # linear start ended on its own
+    # lr 0.005 during linear start, then 0.01; halved every 25 epochs of 9000 // 32 steps (the logged lr is the
+    # next step's)
+    for r in (r for r in records if "train/lr" in r):
+        expected = (0.01 if r["step"] > switched[0] else 0.005) * 0.5 ** (r["step"] // (9000 // 32) // 25)
+        assert r["train/lr"] == pytest.approx(expected), r
     assert records[-1]["test/error"] == error and records[-1]["step"] == EPOCHS * (9000 // 32)
 
 
