@@ -29,10 +29,8 @@ class Draws:
     """Uniform draws in [0, 1) for a batch of items, each row a function of (seed, epoch, that row's index) alone."""
 
     def __init__(self, seed: int, epoch: int, indices: np.ndarray):
-        key = np.full(len(indices), seed, dtype=np.uint64)
-        for part in (np.full(len(indices), epoch, dtype=np.uint64), np.asarray(indices, dtype=np.uint64)):
-            key = _mix(_mix(key + _GOLDEN) ^ part)
-        self.key = key
+        run = _mix(_mix(np.array([seed], dtype=np.uint64) + _GOLDEN) ^ np.uint64(epoch))
+        self.key = _mix(run + (np.asarray(indices, dtype=np.uint64) + np.uint64(1)) * _GOLDEN)  # splitmix64 per index
 
     def uniform(self, stream: int, width: int) -> np.ndarray:
         counter = np.arange(stream * _STREAM + 1, stream * _STREAM + 1 + width, dtype=np.uint64)
@@ -110,18 +108,18 @@ def _ngram_lengths(u: np.ndarray, room: np.ndarray) -> np.ndarray:
 
 
 def _ngram_words(word_key, word_length, n_words, count, u) -> np.ndarray:
-    room = np.maximum(n_words[:, None] - np.arange(word_key.shape[1]), 0)
-    n, lengths = _ngram_lengths(u, room).tolist(), word_length.tolist()
-    order = np.argsort(word_key, axis=1).tolist()
-    rows, words = [], []  # the taken words, scattered at once at the end
-    for row in np.flatnonzero(count).tolist():
-        end = int(n_words[row])
-        for start, placed, _ in _place_spans(lengths[row][:end], int(count[row]), order[row][:end], n[row]):
-            rows.extend([row] * placed)
-            words.extend(range(start, start + placed))
-    taken = np.zeros(word_key.shape, dtype=bool)
-    taken[rows, words] = True
-    return taken
+    slots = word_key.shape[1]
+    n = _ngram_lengths(u, np.maximum(n_words[:, None] - np.arange(slots), 0)).tolist()
+    order, lengths, n_words = np.argsort(word_key, axis=1).tolist(), word_length.tolist(), n_words.tolist()
+    words = []  # flat (row, word) indices of the taken words, scattered at once
+    for row, row_count in enumerate(count.tolist()):
+        if row_count:
+            base = row * slots
+            for start, placed, _ in _place_spans(lengths[row], row_count, order[row][:n_words[row]], n[row]):
+                words.extend(range(base + start, base + start + placed))
+    taken = np.zeros(word_key.size, dtype=bool)
+    taken[words] = True
+    return taken.reshape(word_key.shape)
 
 
 def ngram_spans(word_lengths: list[int], count: int, rng: np.random.Generator) -> list[tuple[int, int, int]]:
@@ -146,9 +144,8 @@ def _place_spans(word_lengths: list[int], count: int, visits: list[int], n: list
             break
         if taken[start]:
             continue
-        placed = 0
-        while (placed < n[start] and start + placed < len(word_lengths) and not taken[start + placed]
-               and total + word_lengths[start + placed] <= count):
+        placed = 0  # n[start] never reaches past the last word: it is drawn from the room left
+        while placed < n[start] and not taken[start + placed] and total + word_lengths[start + placed] <= count:
             total += word_lengths[start + placed]
             taken[start + placed] = True
             placed += 1
