@@ -102,3 +102,33 @@ def test_bad_input_is_one_line_and_writes_nothing(shared_data, tmp_path):
     line = one_line_error(alba(f"--data_dir={shared_data / 'babi'}", "--hop=2", f"--output_dir={out}"))
     assert "unknown option --hop" in line and "hops" in line
     assert not out.exists()
+
+
+def write_tiny_task(folder, task, stories):
+    places = ["kitchen", "garden", "office", "hallway"]
+    lines = []
+    for i in range(stories):
+        who, where = ["mary", "john"][i % 2], places[i % 4]
+        lines += [f"1 {who} went to the {where}.", f"2 Where is {who}? \t{where}\t1"]
+    for split in ("train", "test"):
+        (folder / f"qa{task}_tiny_{split}.txt").write_text("\n".join(lines) + "\n")
+
+
+def test_several_tasks_table_and_resume_of_a_finished_run(tmp_path):
+    for task in (1, 2):
+        write_tiny_task(tmp_path, task, 40)
+    out = tmp_path / "run"
+    args = [f"--data_dir={tmp_path}", "--task=1,2", "--epochs=1", "--batch_size=4", f"--output_dir={out}",
+            "--wandb=disabled", "--progress=False"]
+    first = alba(*args)
+    assert first.returncode == 0, first.stderr[-3000:]
+    errors = json.loads((out / "results.json").read_text())["test_error"]
+    table = first.stdout[first.stdout.index("bAbI test error (%)"):].splitlines()
+    assert [row.split(":")[0] for row in table[2:4]] == ["1", "2"] and "2 supporting facts" in table[3]
+    assert table[4].startswith("Mean error (%)")
+    assert float(table[4].split()[-2]) == pytest.approx(50 * (errors["1"] + errors["2"]), abs=0.05)
+    assert table[5].split()[-2] == str(sum(e > 0.05 for e in errors.values()))
+    again = alba(*args, "--resume")  # both tasks are finished: nothing trains, the same table comes back
+    assert again.returncode == 0 and "[alba] bAbI task" not in again.stdout
+    assert again.stdout[again.stdout.index("bAbI test error (%)"):] == first.stdout[first.stdout.index(
+        "bAbI test error (%)"):]
