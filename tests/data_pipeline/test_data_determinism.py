@@ -9,7 +9,7 @@ from scipy import stats
 from torch.utils.data import DataLoader
 
 from data_pipeline import PretrainingCollator, PretrainingDataset, SpecialTokens, create_instances
-from data_pipeline.masking import Draws
+from data_pipeline.masking import Draws, _greedy_words
 from pretrain.config import RunConfig
 from pretrain.pretraining import PretrainingData
 from pretrain.sampler import GlobalBatchSampler
@@ -129,3 +129,23 @@ def test_draws_are_uniform_independent_and_a_function_of_the_index_alone():
     for name, v in others.items():
         assert abs(np.corrcoef(u.ravel(), v.ravel())[0, 1]) < 0.02, name  # 128k pairs: |r| ~ 0.003 if independent
         assert not np.array_equal(u, v), name
+
+
+def test_batched_whole_word_choice_equals_visiting_words_one_by_one():
+    """The vectorised selection (prefix of the key order, then lowest-key words that fit) against the plain
+    algorithm: visit words by increasing key, take each that still fits the count."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        rows, slots = 32, 40
+        n_words = rng.integers(0, slots + 1, size=rows)
+        present = np.arange(slots) < n_words[:, None]
+        length = np.where(present, rng.integers(1, 6, size=(rows, slots)), 0)
+        key = np.where(present, rng.random((rows, slots)), 2.0)
+        count = np.minimum(rng.integers(1, 30, size=rows), length.sum(axis=1))
+        expected = np.zeros((rows, slots), dtype=bool)
+        for r in range(rows):
+            total = 0
+            for w in sorted(range(n_words[r]), key=lambda w: key[r, w]):
+                if total + length[r, w] <= count[r]:
+                    expected[r, w], total = True, total + length[r, w]
+        assert np.array_equal(_greedy_words(key, length, count), expected)
