@@ -84,7 +84,7 @@ def _greedy_words(word_key: np.ndarray, word_length: np.ndarray, count: np.ndarr
     """Words taken in key order while they fit the count, an overshooting word skipped: the longest prefix of the
     key order that fits, then repeatedly the lowest-key word no longer than what is left (the same choice as visiting
     them one by one, since what is left only shrinks)."""
-    order = np.argsort(word_key, axis=1)  # ties are absent words only
+    order = np.argsort(word_key, axis=1)  # absent words tie at 2.0, last; 53-bit draws of words practically never tie
     lengths = np.take_along_axis(word_length, order, axis=1)
     fits = (np.cumsum(lengths, axis=1) <= count[:, None]) & (lengths > 0)
     taken = np.zeros(word_key.shape, dtype=bool)
@@ -108,6 +108,7 @@ def _ngram_lengths(u: np.ndarray, room: np.ndarray) -> np.ndarray:
 
 
 def _ngram_words(word_key, word_length, n_words, count, u) -> np.ndarray:
+    """Words taken by ngram_spans' placement per row, visiting words by increasing key, n drawn from `u`."""
     slots = word_key.shape[1]
     n = _ngram_lengths(u, np.maximum(n_words[:, None] - np.arange(slots), 0)).tolist()
     order, lengths, n_words = np.argsort(word_key, axis=1).tolist(), word_length.tolist(), n_words.tolist()
