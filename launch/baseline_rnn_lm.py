@@ -33,6 +33,9 @@ class RnnLmRunConfig:
                            group="data")
     train_fraction: float = _opt(0.8, "fraction of split_file's lines (from the start) used for training",
                                  group="data")
+    units: str = _opt("word", "what the model predicts: 'word' (each line's words and <eos>) or 'char' (each "
+                      "line's characters and a newline; perplexity is then per character, also shown as bits)",
+                      ("word", "char"), "data")
     # -- model
     preset: str = _opt("small", "Zaremba et al.'s configuration: 'small' (2x200, no dropout, 13 epochs) or "
                        "'medium' (2x650, dropout 0.5, 39 epochs)", tuple(PRESETS), "model")
@@ -41,6 +44,8 @@ class RnnLmRunConfig:
     num_layers: int = _opt(2, "stacked recurrent layers", group="model")
     dropout: float = _opt(0.0, "dropout on the non-recurrent connections", group="model")
     init_range: float = _opt(0.1, "every weight starts uniform in +-init_range", group="model")
+    tie_weights: bool = _opt(False, "the softmax reuses the embedding matrix (Press & Wolf 2017; not in the "
+                             "presets)", group="model")
     ngram_order: int = _opt(3, "order of the Kneser-Ney baseline", group="model")
     # -- training
     epochs: int = _opt(13, "training epochs", group="train")
@@ -51,7 +56,10 @@ class RnnLmRunConfig:
     lr_decay: float = _opt(0.5, "learning-rate factor per epoch after --decay_after epochs", group="train")
     decay_after: int = _opt(4, "epochs at the full learning rate", group="train")
     grad_clip: float = _opt(5.0, "global gradient-norm clip", group="train")
-    seed: int = _opt(0, "seed of the initialisation and dropout", group="train")
+    seed: int = _opt(0, "seed of the initialisation, dropout and the sample", group="train")
+    sample_length: int = _opt(0, "after training, print this many units sampled from the model (0: none)",
+                              group="run")
+    temperature: float = _opt(1.0, "sampling temperature: below 1 sharper, above 1 flatter", group="run")
     # -- run
     output_dir: str = _opt("", "where checkpoints, logs and results go (default: runs/rnn_lm-<time>)", group="run")
     overwrite: bool = _opt(False, "replace a run already in output_dir", group="run")
@@ -78,6 +86,8 @@ class RnnLmRunConfig:
                 raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
         if not 0 < self.train_fraction < 1 or not 0 <= self.dropout < 1:
             raise ConfigError("--train_fraction must be in (0, 1) and --dropout in [0, 1)")
+        if self.temperature <= 0 or self.sample_length < 0:
+            raise ConfigError("--temperature must be positive and --sample_length non-negative")
         if self.lr <= 0 or self.init_range <= 0 or not 0 < self.lr_decay <= 1 or self.grad_clip < 0:
             raise ConfigError("--lr and --init_range must be positive, --lr_decay in (0, 1], --grad_clip "
                               "non-negative")
@@ -105,20 +115,21 @@ class RnnLmRunConfig:
 
 def load_splits(cfg: RnnLmRunConfig) -> dict:
     """Word units (each line's words and <eos>) of the training, validation (or None) and test text."""
-    from data_pipeline.lm_corpus import read_lm_lines, split_lines, word_units
+    from data_pipeline.lm_corpus import char_units, read_lm_lines, split_lines, word_units
 
+    to_units = word_units if cfg.units == "word" else char_units
     root = Path(cfg.data_dir)
     if not root.is_dir():
         raise ConfigError(f"--data_dir {root} is not a directory")
     if (root / TRAIN).is_file() and (root / TEST).is_file():
         names = {"train": TRAIN, "valid": VALID if (root / VALID).is_file() else None, "test": TEST}
-        return {k: word_units(read_lm_lines(root / v)) if v else None for k, v in names.items()} | {
+        return {k: to_units(read_lm_lines(root / v)) if v else None for k, v in names.items()} | {
             "description": f"{TRAIN} / {names['valid']} / {TEST}"}
     source = root / cfg.split_file
     if not source.is_file():
         raise ConfigError(f"--data_dir {root} holds neither {TRAIN} and {TEST} nor --split_file {cfg.split_file}")
     train, test = split_lines(read_lm_lines(source), cfg.train_fraction)
-    return {"train": word_units(train), "valid": None, "test": word_units(test),
+    return {"train": to_units(train), "valid": None, "test": to_units(test),
             "description": f"first {cfg.train_fraction:g} of {source.name}'s lines / the rest"}
 
 
@@ -145,7 +156,7 @@ def _run_rnn_lm(cfg: RnnLmRunConfig):
     if not cfg.data_dir:
         raise ConfigError("--data_dir is required: a directory holding the Penn Treebank LM files (ptb.*.txt)")
     splits = load_splits(cfg)  # a bad file stops here, before anything is written
-    vocab = build_vocabulary(splits["train"])
+    vocab = build_vocabulary(splits["train"])  # held-out units unseen in training become <unk>
     ids = {k: encode_stream(v, vocab) if v else None for k, v in splits.items() if k != "description"}
     batches = StreamBatches(ids["train"], cfg.batch_size, cfg.unroll, source="the training text")
     if not cfg.output_dir:
@@ -154,7 +165,8 @@ def _run_rnn_lm(cfg: RnnLmRunConfig):
     out = prepare_run_dir(cfg)
     torch.manual_seed(cfg.seed)
     model = RecurrentLanguageModel(LanguageModelConfig(len(vocab), cfg.cell, cfg.hidden_size, cfg.num_layers,
-                                                       cfg.dropout, cfg.init_range, cfg.batch_size))
+                                                       cfg.dropout, cfg.init_range, cfg.batch_size,
+                                                       cfg.tie_weights))
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
     steps_per_epoch = len(batches)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -162,7 +174,7 @@ def _run_rnn_lm(cfg: RnnLmRunConfig):
     (out / "vocab.json").write_text(json.dumps(vocab.words) + "\n", encoding="utf-8")
     checkpoint = latest_checkpoint(out / "checkpoints") if cfg.resume else None
     state = TrainState(**load_checkpoint(checkpoint, model, optimizer, scheduler)) if checkpoint else TrainState()
-    print(f"[alba] word LM on {splits['description']}: {len(ids['train'])} training and {len(ids['test'])} test "
+    print(f"[alba] {cfg.units} LM on {splits['description']}: {len(ids['train'])} training and {len(ids['test'])} test "
           f"tokens, vocabulary {len(vocab)}; {cfg.num_layers}x{cfg.hidden_size} {cfg.cell}, "
           f"{sum(p.numel() for p in model.parameters())} parameters, {steps_per_epoch} steps per epoch"
           + (f"; resuming at step {state.step}" if checkpoint else ""), flush=True)
@@ -187,9 +199,29 @@ def _run_rnn_lm(cfg: RnnLmRunConfig):
         tracker.close()
     result.update(steps=state.step, train_seconds=state.train_seconds)
     (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    print(f"\nTest perplexity ({splits['description']}):\n"
-          f"  {cfg.num_layers}x{cfg.hidden_size} {cfg.cell} ({cfg.epochs} epochs): {result['test_perplexity']:.1f}\n"
-          f"  Kneser-Ney {cfg.ngram_order}-gram: {result['ngram_test_perplexity']:.1f}")
+    bits = lambda ppl: f" ({math.log2(ppl):.3f} bits per character)" if cfg.units == "char" else ""
+    print(f"\nTest perplexity per {cfg.units} ({splits['description']}):\n"
+          f"  {cfg.num_layers}x{cfg.hidden_size} {cfg.cell} ({cfg.epochs} epochs): {result['test_perplexity']:.2f}"
+          f"{bits(result['test_perplexity'])}\n"
+          f"  Kneser-Ney {cfg.ngram_order}-gram: {result['ngram_test_perplexity']:.2f}"
+          f"{bits(result['ngram_test_perplexity'])}")
+    if cfg.sample_length:
+        print(f"\nSample at temperature {cfg.temperature:g}:\n{render_sample(cfg, engine.unwrapped, vocab, ids)}")
+
+
+def render_sample(cfg: RnnLmRunConfig, model, vocab, ids) -> str:
+    """Units drawn after the first unit of the test text, as text: words joined by spaces, <eos> a line break."""
+    import torch
+
+    from data_pipeline.lm_corpus import EOS
+    from modeling.baselines.rnn_lm import sample
+
+    drawn = sample(model, [int(ids["test"][0])], cfg.sample_length, cfg.temperature,
+                   torch.Generator(device=model.embedding.weight.device).manual_seed(cfg.seed))
+    units = [vocab.words[i] for i in drawn]
+    if cfg.units == "char":
+        return "".join(units)
+    return " ".join(units).replace(f" {EOS} ", "\n").replace(EOS, "\n")
 
 
 rnn_lm = config_command("rnn_lm", "alba baseline rnn_lm: recurrent word language model (Zaremba et al. 2014) with "

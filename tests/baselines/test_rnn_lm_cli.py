@@ -90,3 +90,20 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     toy_corpus(tmp_path / "ptb.valid.txt", lines=5)
     assert "too few" in one_line_error(alba(f"--data_dir={tmp_path}", f"--output_dir={out}"))
     assert not out.exists()
+
+
+def test_character_model_reports_bits_and_samples_at_a_temperature(tmp_path):
+    (tmp_path / "ptb.valid.txt").write_text("the cat sat on the mat\n" * 200, encoding="utf-8")
+    out = tmp_path / "run"
+    proc = alba(f"--data_dir={tmp_path}", "--units=char", "--hidden_size=32", "--num_layers=1", "--epochs=4",
+                "--batch_size=8", "--unroll=20", "--decay_after=4", "--ngram_order=4", "--sample_length=60",
+                "--temperature=0.5", f"--output_dir={out}", "--wandb=disabled", "--progress=False")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((out / "results.json").read_text())
+    # One sentence repeated: the next character is nearly certain for both models.
+    assert result["test_perplexity"] < 1.5 and result["ngram_test_perplexity"] < 1.5
+    lines = proc.stdout.splitlines()
+    row = next(line for line in lines if "1x32 lstm (4 epochs)" in line)
+    assert f"({np.log2(result['test_perplexity']):.3f} bits per character)" in row
+    sample = "\n".join(lines[lines.index("Sample at temperature 0.5:") + 1:])
+    assert len(sample) >= 60 and "the cat sat on the mat" in sample
