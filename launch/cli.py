@@ -1,8 +1,9 @@
-"""The `alba` console command: `alba pretrain …`, `alba data …`, `alba plot …`, the same functions as the launch/*.py scripts."""
+"""The `alba` console command: `alba pretrain …`, `alba finetune …`, `alba data …`, `alba plot …`, the same functions as the launch/*.py scripts."""
 import fire
 
 from launch.baseline import baseline_commands
 from launch.data import data_commands
+from launch.finetune import finetune_commands
 from launch.export import export
 from launch.plot import plot
 from launch.pretrain import pretrain
@@ -10,7 +11,7 @@ from launch.pretrain import pretrain
 
 def main():
     fire.Fire({"pretrain": pretrain, "data": data_commands, "plot": plot, "export": export,
-               "baseline": baseline_commands}, name="alba")
+               "baseline": baseline_commands, "finetune": finetune_commands}, name="alba")
 
 
 if __name__ == "__main__":

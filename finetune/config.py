@@ -1,0 +1,94 @@
+"""The fine-tuning run configuration: one typed dataclass, overridable from a JSON/YAML file and from flags, with the
+same checking (unknown keys name the valid ones, ill-typed values are refused) as pretraining's RunConfig."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from pretrain.config import ConfigError, _coerce, _read_config_file
+
+
+def _opt(default, help: str, choices: tuple | None = None, group: str = ""):
+    return field(default=default, metadata={"help": help, "choices": choices, "group": group})
+
+
+@dataclass
+class FinetuneConfig:
+    # -- task and data
+    task: str = _opt("sst2", "GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli) or 'all'", group="data")
+    data_dir: str = _opt("", "GLUE root (holding SST-2/, MNLI/, …) or the task's own folder, in the original TSV "
+                         "layout", group="data")
+    train_file: str = _opt("", "training TSV instead of <data_dir>/<task>/train.tsv", group="data")
+    dev_file: str = _opt("", "evaluation TSV instead of the task's dev file(s)", group="data")
+    test_file: str = _opt("", "test TSV to predict (GLUE submission format) instead of the task's test file(s)",
+                          group="data")
+    max_seq_length: int = _opt(128, "tokens per example, [CLS] and [SEP]s included; longer pairs are cut from "
+                               "the longer side", group="data")
+    max_train_examples: int = _opt(0, "use only the first N training rows (0: all)", group="data")
+    # -- model
+    model: str = _opt("", "an alba pretraining run directory, a directory fine-tuned here, a transformers BERT/"
+                      "ALBERT directory (with tokenizer.json), or a model preset name (random init, with a "
+                      "WordPiece tokenizer trained on the task's training text)", group="model")
+    model_overrides: dict = _opt(None, "preset fields to override when --model is a preset", group="model")
+    vocab_size: int = _opt(4096, "vocabulary of the tokenizer trained when --model is a preset", group="model")
+    classifier_dropout: float = _opt(0.1, "dropout before the classifier", group="model")
+    # -- training (BERT's fine-tuning recipe: AdamW, warmup 10%, linear decay)
+    lr: float = _opt(2e-5, "peak learning rate", group="train")
+    batch_size: int = _opt(32, "examples per optimizer step", group="train")
+    epochs: int = _opt(3, "passes over the training set; the best epoch on dev is kept", group="train")
+    warmup: float = _opt(0.1, "warmup: a step count (>= 1) or a fraction of all steps (< 1)", group="train")
+    weight_decay: float = _opt(0.01, "decoupled weight decay (not on LayerNorm and biases)", group="train")
+    adam_eps: float = _opt(1e-6, "AdamW epsilon", group="train")
+    grad_clip: float = _opt(1.0, "global gradient-norm clip; 0 disables", group="train")
+    seed: int = _opt(0, "seed of initialisation and data order", group="train")
+    # -- run
+    do_train: bool = _opt(True, "fine-tune; False only evaluates (and predicts) --model as it is", group="run")
+    predict: bool = _opt(False, "write test-set predictions of the best model in the GLUE submission format",
+                         group="run")
+    baseline: bool = _opt(True, "also train and print a bag-of-words logistic-regression baseline", group="run")
+    output_dir: str = _opt("", "where the best model, metrics and results go (default: runs/finetune-<time>)",
+                           group="run")
+    overwrite: bool = _opt(False, "replace a run already in output_dir", group="run")
+    log_every: int = _opt(50, "steps between metric logs", group="run")
+    wandb: str = _opt("auto", "Weights & Biases: 'auto', 'online', 'offline' or 'disabled'",
+                      ("auto", "online", "offline", "disabled"), "run")
+    wandb_project: str = _opt("alba-finetune", "W&B project name", group="run")
+    progress: bool = _opt(True, "show progress bars", group="run")
+
+    def __post_init__(self):
+        self.model_overrides = dict(self.model_overrides or {})
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise ConfigError(f"--{f.name}={getattr(self, f.name)!r} is not one of {', '.join(choices)}")
+        if not self.model:
+            raise ConfigError("--model is required: a pretraining run, a transformers directory or a preset name")
+        for name in ("max_seq_length", "batch_size", "epochs", "log_every", "vocab_size"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
+        if self.lr <= 0 or self.warmup < 0 or self.weight_decay < 0 or self.grad_clip < 0 or self.max_train_examples < 0:
+            raise ConfigError("--lr must be positive and --warmup, --weight_decay, --grad_clip, --max_train_examples "
+                              "non-negative")
+        if not 0 <= self.classifier_dropout < 1:
+            raise ConfigError(f"--classifier_dropout must be in [0, 1), got {self.classifier_dropout}")
+        if self.task == "all" and (self.train_file or self.dev_file or self.test_file):
+            raise ConfigError("--task=all reads every task from --data_dir; --train_file/--dev_file/--test_file "
+                              "name one task's files")
+
+    def warmup_steps(self, total_steps: int) -> int:
+        return int(self.warmup * total_steps) if self.warmup < 1 else int(self.warmup)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def build(cls, config_file: str | None = None, **overrides: Any) -> "FinetuneConfig":
+        values: dict[str, Any] = dict(_read_config_file(config_file)) if config_file else {}
+        values.update(overrides)
+        valid = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(valid))
+        if unknown:
+            raise ConfigError(f"unknown option{'s' if len(unknown) > 1 else ''} "
+                              f"{', '.join('--' + u for u in unknown)}; valid options: {', '.join(sorted(valid))}")
+        return cls(**{k: _coerce(valid[k], v) for k, v in values.items()})

@@ -1,0 +1,217 @@
+"""Fine-tune on GLUE with the shared engine: AdamW with warmup and linear decay, an evaluation on dev after every
+epoch, the best epoch's model kept (in <output_dir>/best), a bag-of-words baseline beside it, and one results row
+per task (the average over tasks for --task=all)."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from data_pipeline import DataError
+from modeling.task_heads import AlbaForSequenceClassification
+from pretrain.config import ConfigError
+from pretrain.engine import Engine, TrainState, make_accelerator
+from pretrain.optim import build_optimizer, build_scheduler
+from pretrain.rundir import default_output_dir
+from pretrain.sampler import GlobalBatchSampler
+from pretrain.tracking import Tracker
+
+from .bow_baseline import BagOfWords
+from .config import FinetuneConfig
+from .glue import TASKS, GlueTask, compute_metrics, get_task, read_glue_tsv, task_file, write_submission
+from .starting_model import load_starting_model
+
+EVAL_BATCH = 128
+# File names of the GLUE submission archive.
+_SUBMISSION = {"test": "{folder}.tsv", "test_matched": "{folder}-m.tsv", "test_mismatched": "{folder}-mm.tsv"}
+
+
+class TaskData:
+    """A task's examples (read, and checked, before anything is trained or written)."""
+
+    def __init__(self, cfg: FinetuneConfig, task: GlueTask):
+        self.task = task
+        self.train = []
+        if cfg.do_train:
+            self.train = read_glue_tsv(cfg.train_file or task_file(cfg.data_dir, task, "train"), task)
+            if cfg.max_train_examples:
+                self.train = self.train[:cfg.max_train_examples]
+        dev_files = [Path(cfg.dev_file)] if cfg.dev_file else [task_file(cfg.data_dir, task, s)
+                                                              for s in task.eval_splits]
+        self.dev = {f.stem: read_glue_tsv(f, task) for f in dev_files}
+        for name, examples in self.dev.items():
+            if any(e.label is None for e in examples):
+                raise DataError(f"{name}: the evaluation file has no {task.label_column} column")
+        self.test = {}
+        if cfg.predict:
+            test_files = ([(Path(cfg.test_file), "test")] if cfg.test_file else
+                          [(task_file(cfg.data_dir, task, s), s) for s in task.test_splits])
+            self.test = {split: read_glue_tsv(f, task) for f, split in test_files}
+
+
+def _encode(tokenizer, examples) -> list[tuple[list[int], list[int]]]:
+    inputs = [(e.text_a, e.text_b) if e.text_b is not None else e.text_a for e in examples]
+    return [(enc.ids, enc.type_ids) for enc in tokenizer.encode_batch(inputs)]
+
+
+def _collate(encoded, labels, pad_id: int) -> dict[str, torch.Tensor]:
+    """Pad to the longest sequence of the batch (short SST-2 phrases then cost little)."""
+    length = max(len(ids) for ids, _ in encoded)
+    input_ids = torch.full((len(encoded), length), pad_id, dtype=torch.long)
+    types = torch.zeros((len(encoded), length), dtype=torch.long)
+    mask = torch.zeros((len(encoded), length), dtype=torch.long)
+    for row, (ids, type_ids) in enumerate(encoded):
+        input_ids[row, :len(ids)] = torch.tensor(ids)
+        types[row, :len(ids)] = torch.tensor(type_ids)
+        mask[row, :len(ids)] = 1
+    batch = dict(input_ids=input_ids, token_type_ids=types, attention_mask=mask)
+    if labels is not None:
+        batch["labels"] = torch.tensor(labels, dtype=torch.float if isinstance(labels[0], float) else torch.long)
+    return batch
+
+
+@torch.no_grad()
+def predict(model, encoded, device, pad_id: int, regression: bool) -> np.ndarray:
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, len(encoded), EVAL_BATCH):
+        batch = {k: v.to(device) for k, v in _collate(encoded[start:start + EVAL_BATCH], None, pad_id).items()}
+        logits = model(**batch).logits
+        out.append((logits if regression else logits.argmax(-1)).float().cpu().numpy())
+    model.train(was_training)
+    return np.concatenate(out)
+
+
+def _check_output_dir(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--output_dir {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise ConfigError(f"--output_dir {out} is not empty; pass --overwrite to replace it")
+
+
+def run_task(cfg: FinetuneConfig, data: TaskData, out: Path, say=print) -> dict:
+    task = data.task
+    started = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    head = dict(num_labels=task.num_labels, classifier_dropout=cfg.classifier_dropout)
+    start = load_starting_model(cfg, AlbaForSequenceClassification, head,
+                                lambda: [t for e in data.train for t in (e.text_a, e.text_b) if t])
+    model, tokenizer, pad_id = start.model, start.tokenizer, start.model.config.pad_token_id
+    dev = {name: (_encode(tokenizer, ex), [e.label for e in ex]) for name, ex in data.dev.items()}
+    first_dev = next(iter(dev))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "finetune_config.json").write_text(json.dumps({**cfg.to_dict(), "task": task.name}, indent=1) + "\n",
+                                              encoding="utf-8")
+    say(f"[alba] {task.name}: {len(data.train)} train, " + ", ".join(f"{n} {len(v[1])}" for n, v in dev.items())
+        + f"; model {cfg.model} ({start.source}, {model.num_parameters() / 1e6:.2f}M parameters)")
+    acc = make_accelerator("fp32")
+    history, best = [], {"score": -np.inf, "epoch": 0, "metrics": {}}
+
+    def evaluate_dev(epoch: int) -> dict:
+        metrics = {}
+        for name, (encoded, labels) in dev.items():
+            preds = predict(model, encoded, acc.device, pad_id, task.is_regression)
+            metrics.update({f"{name}/{k}": v for k, v in compute_metrics(task, preds, labels).items()})
+        history.append({"epoch": epoch, **metrics})
+        if metrics[f"{first_dev}/score"] > best["score"]:  # MNLI: chosen on matched
+            best.update(score=metrics[f"{first_dev}/score"], epoch=epoch, metrics=metrics)
+            model.save_pretrained(out / "best")
+            start.save_tokenizer(out / "best")
+        say(f"[alba] {task.name} epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        return metrics
+
+    tracker = Tracker(out, {**cfg.to_dict(), "task": task.name}, wandb=cfg.wandb, project=cfg.wandb_project)
+    try:
+        if cfg.do_train:
+            encoded = _encode(tokenizer, data.train)
+            labels = [e.label for e in data.train]
+            steps_per_epoch = len(encoded) // cfg.batch_size
+            if steps_per_epoch == 0:
+                raise ConfigError(f"{len(encoded)} training examples are fewer than --batch_size {cfg.batch_size}")
+            total = steps_per_epoch * cfg.epochs
+            optimizer = build_optimizer(model, "adamw", cfg.lr, cfg.weight_decay, cfg.adam_eps)
+            scheduler = build_scheduler(optimizer, cfg.warmup_steps(total), total, "linear")
+            engine = Engine(model, optimizer, scheduler, acc, max_steps=total, output_dir=out, tracker=tracker,
+                            grad_clip=cfg.grad_clip, log_every=min(cfg.log_every, steps_per_epoch), save_every=0,
+                            eval_every=steps_per_epoch, keep_checkpoints=1, progress=cfg.progress)
+            model = engine.model
+
+            def batches(epoch: int, start_batch: int):
+                sampler = GlobalBatchSampler(len(encoded), cfg.batch_size, cfg.seed)
+                sampler.set_epoch(epoch, start_batch)
+                for idx in sampler:
+                    yield _collate([encoded[i] for i in idx], [labels[i] for i in idx], pad_id)
+
+            state = TrainState()
+            # The engine evaluates at the end of every epoch but the last, which is evaluated here after fit.
+            engine.fit(batches, state, evaluate=lambda: evaluate_dev(state.step // steps_per_epoch))
+            tracker.log({f"eval/{k}": v for k, v in evaluate_dev(cfg.epochs).items()}, step=state.step)
+        else:
+            model = model.to(acc.device)
+            evaluate_dev(0)
+        baseline = {}
+        if cfg.baseline and data.train:
+            bow = BagOfWords(task.num_labels).fit([(e.text_a, e.text_b) for e in data.train],
+                                                  [e.label for e in data.train])
+            for name, examples in data.dev.items():
+                preds = bow.predict([(e.text_a, e.text_b) for e in examples]).numpy()
+                baseline.update({f"{name}/{k}": v for k, v in
+                                 compute_metrics(task, preds, [e.label for e in examples]).items()})
+        if data.test:
+            best_model = type(model).from_pretrained(out / "best").to(acc.device) if cfg.do_train else model
+            for split, examples in data.test.items():
+                preds = predict(best_model, _encode(tokenizer, examples), acc.device, pad_id, task.is_regression)
+                write_submission(out / _SUBMISSION[split].format(folder=task.folder), task, examples, preds)
+        result = {"task": task.name, "metrics": best["metrics"], "best_epoch": best["epoch"], "history": history,
+                  "baseline": baseline, "train_examples": len(data.train),
+                  "dev_examples": {n: len(v[1]) for n, v in dev.items()}, "model": cfg.model, "source": start.source,
+                  "wall_seconds": time.perf_counter() - started, "best_model": str(out / "best")}
+        tracker.summary({f"best/{k}": v for k, v in best["metrics"].items()})
+        (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    finally:
+        tracker.close()
+    return result
+
+
+def run_glue(cfg: FinetuneConfig) -> list[dict]:
+    tasks = list(TASKS.values()) if cfg.task == "all" else [get_task(cfg.task)]
+    if not cfg.data_dir and not (cfg.train_file and cfg.dev_file):
+        raise ConfigError("--data_dir is required (or both --train_file and --dev_file)")
+    out = Path(cfg.output_dir or default_output_dir("finetune"))
+    _check_output_dir(out, cfg.overwrite)
+    # Every task's files are read and checked before anything is trained or written.
+    datasets = [TaskData(cfg, task) for task in tasks]
+    if cfg.overwrite and out.is_dir():
+        shutil.rmtree(out)
+    results = [run_task(cfg, data, out / data.task.name if len(tasks) > 1 else out) for data in datasets]
+    table = format_results(results)
+    print(table)
+    (out / "results.txt").write_text(table + "\n", encoding="utf-8")
+    return results
+
+
+def format_results(results: list[dict]) -> str:
+    """One row per task and dev split: the task's metrics at the best epoch, the bag-of-words baseline's, and the
+    GLUE-style average of the task scores (x100)."""
+    rows = [("task", "dev split", "metrics", "score", "bag-of-words", "best epoch")]
+    for r in results:
+        splits = sorted({k.split("/")[0] for k in r["metrics"]}, key=list(r["dev_examples"]).index)
+        for split in splits:
+            mine = {k.split("/")[1]: v for k, v in r["metrics"].items() if k.startswith(split + "/")}
+            base = r["baseline"].get(f"{split}/score")
+            rows.append((r["task"], f"{split} (n={r['dev_examples'][split]})",
+                         " ".join(f"{k} {100 * v:.1f}" for k, v in mine.items() if k != "score"),
+                         f"{100 * mine['score']:.1f}", "-" if base is None else f"{100 * base:.1f}",
+                         str(r["best_epoch"])))
+    if len(results) > 1:
+        scores = [np.mean([v for k, v in r["metrics"].items() if k.endswith("/score")]) for r in results]
+        rows.append(("average", "", "", f"{100 * np.mean(scores):.1f}", "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["", "alba fine-tuning results (dev, x100)"]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
