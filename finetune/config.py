@@ -92,3 +92,26 @@ class FinetuneConfig:
             raise ConfigError(f"unknown option{'s' if len(unknown) > 1 else ''} "
                               f"{', '.join('--' + u for u in unknown)}; valid options: {', '.join(sorted(valid))}")
         return cls(**{k: _coerce(valid[k], v) for k, v in values.items()})
+
+
+@dataclass
+class SquadConfig(FinetuneConfig):
+    """The fine-tuning options (the GLUE-only ones are ignored) plus SQuAD's; BERT's defaults."""
+    max_seq_length: int = _opt(384, "tokens per window: [CLS] question [SEP] context part [SEP]", group="data")
+    version: int = _opt(1, "SQuAD version: 1 (v1.1, every question answerable) or 2 (v2.0, null answers)",
+                        group="squad")
+    doc_stride: int = _opt(128, "tokens between the starts of consecutive windows over a long context", group="squad")
+    max_query_length: int = _opt(64, "question tokens kept", group="squad")
+    n_best: int = _opt(20, "start and end candidates per window in the span search", group="squad")
+    max_answer_length: int = _opt(30, "longest answer in tokens", group="squad")
+    max_eval_examples: int = _opt(0, "evaluate only the first N dev questions (0: all)", group="squad")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.version not in (1, 2):
+            raise ConfigError(f"--version must be 1 or 2, got {self.version}")
+        for name in ("doc_stride", "max_query_length", "n_best", "max_answer_length"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
+        if not (self.train_file or not self.do_train) or not self.dev_file:
+            raise ConfigError("--dev_file (and --train_file when training) must name SQuAD JSON files")

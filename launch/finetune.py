@@ -7,13 +7,18 @@ option with its default.
 if __name__ == "__main__":
     import _bootstrap  # noqa: F401  (must run before the alba imports)
 
-from finetune.config import FinetuneConfig
+from finetune.config import FinetuneConfig, SquadConfig
 from launch.command import config_command, guarded
 
 
 def _run_glue(cfg: FinetuneConfig):
     from finetune.runner import run_glue  # heavy imports only once the flags are valid
     run_glue(cfg)
+
+
+def _run_squad(cfg):
+    from finetune.squad_runner import run_squad
+    run_squad(cfg)
 
 
 def export(model: str, out: str):
@@ -41,6 +46,8 @@ def export(model: str, out: str):
 finetune_commands = {
     "glue": config_command("glue", "alba finetune glue: fine-tune a BERT/ALBERT checkpoint on a GLUE task",
                            FinetuneConfig, _run_glue),
+    "squad": config_command("squad", "alba finetune squad: fine-tune a BERT/ALBERT checkpoint on SQuAD v1.1/v2.0 "
+                            "(--train_file, --dev_file: official JSON)", SquadConfig, _run_squad),
     "export": guarded(export),
 }
 

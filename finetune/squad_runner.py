@@ -1,0 +1,156 @@
+"""Fine-tune on SQuAD v1.1/v2.0 with the shared engine: windows over long contexts, the QA head, n-best span search,
+official EM/F1 on dev after every epoch (best epoch kept), predictions in the official JSON format ({id: text}); for
+v2.0 also the null-score threshold that maximises dev F1 and the scores at it."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pretrain.config import ConfigError
+from pretrain.engine import Engine, TrainState, make_accelerator
+from pretrain.optim import build_optimizer, build_scheduler
+from pretrain.rundir import default_output_dir
+from pretrain.sampler import GlobalBatchSampler
+from pretrain.tracking import Tracker
+from modeling.task_heads import AlbaForQuestionAnswering
+
+from .config import SquadConfig
+from .squad import read_squad, squad_scores
+from .squad_features import best_answers, build_features
+from .runner import EVAL_BATCH, _check_output_dir
+
+
+def _collate(features, pad_id: int, with_targets: bool) -> dict[str, torch.Tensor]:
+    length = max(len(f.input_ids) for f in features)
+    batch = {name: torch.zeros((len(features), length), dtype=torch.long)
+             for name in ("input_ids", "token_type_ids", "attention_mask")}
+    batch["input_ids"].fill_(pad_id)
+    for row, f in enumerate(features):
+        n = len(f.input_ids)
+        batch["input_ids"][row, :n] = torch.tensor(f.input_ids)
+        batch["token_type_ids"][row, :n] = torch.tensor(f.token_type_ids)
+        batch["attention_mask"][row, :n] = 1
+    if with_targets:
+        batch["start_positions"] = torch.tensor([f.start_position for f in features])
+        batch["end_positions"] = torch.tensor([f.end_position for f in features])
+    return batch
+
+
+@torch.no_grad()
+def _logits(model, features, device, pad_id: int):
+    was_training = model.training
+    model.eval()
+    starts, ends = [], []
+    for i in range(0, len(features), EVAL_BATCH):
+        chunk = features[i:i + EVAL_BATCH]
+        out = model(**{k: v.to(device) for k, v in _collate(chunk, pad_id, False).items()})
+        for row, f in enumerate(chunk):
+            starts.append(out.start_logits[row, :len(f.input_ids)].float().cpu().numpy())
+            ends.append(out.end_logits[row, :len(f.input_ids)].float().cpu().numpy())
+    model.train(was_training)
+    return starts, ends
+
+
+def best_null_threshold(questions, span_answers: dict[str, str], null_diff: dict[str, float]) -> tuple[float, dict]:
+    """The threshold on (null score - best span score) above which the empty answer is given, chosen to maximise
+    F1 on these questions; candidates are the observed differences (and +inf: never empty)."""
+    candidates = sorted({*null_diff.values(), np.inf})
+    best = (-1.0, np.inf, {})
+    for t in candidates:
+        answers = {q: ("" if null_diff[q] > t else a) for q, a in span_answers.items()}
+        scores = squad_scores(questions, answers)
+        if scores["f1"] > best[0]:
+            best = (scores["f1"], t, scores)
+    return best[1], best[2]
+
+
+def run_squad(cfg: SquadConfig) -> dict:
+    started = time.perf_counter()
+    out = Path(cfg.output_dir or default_output_dir("squad"))
+    _check_output_dir(out, cfg.overwrite)
+    train = read_squad(cfg.train_file) if cfg.do_train else None
+    dev = read_squad(cfg.dev_file)
+    for name, data in (("train", train), ("dev", dev)):
+        if data is not None and data.bad_offsets:
+            print(f"[alba] {name}: {len(data.bad_offsets)} answers whose answer_start does not point at their text "
+                  f"are not trained on, e.g. {data.bad_offsets[0]}")
+    train_q = train.questions[:cfg.max_train_examples or None] if train else []
+    dev_q = dev.questions[:cfg.max_eval_examples or None]
+    if cfg.version == 1 and any(q.is_impossible or not q.answers for q in train_q + dev_q):
+        raise ConfigError("the data has unanswerable questions: pass --version=2 for SQuAD 2.0")
+    torch.manual_seed(cfg.seed)
+    start = load_qa_model(cfg, train_q or dev_q)  # a preset's tokenizer learns from the training text
+    model, tokenizer, pad_id = start.model, start.tokenizer, start.model.config.pad_token_id
+    window = dict(max_seq_length=cfg.max_seq_length, doc_stride=cfg.doc_stride, max_query_length=cfg.max_query_length)
+    dev_features = build_features(dev_q, tokenizer, **window)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "finetune_config.json").write_text(json.dumps(cfg.to_dict(), indent=1) + "\n", encoding="utf-8")
+    acc = make_accelerator("fp32")
+    best = {"f1": -1.0}
+
+    def evaluate(epoch: int) -> dict:
+        starts, ends = _logits(model, dev_features, acc.device, pad_id)
+        answers, null_diff = best_answers(dev_q, dev_features, starts, ends, cfg.n_best, cfg.max_answer_length)
+        metrics = {k: v for k, v in squad_scores(dev_q, answers).items() if k in ("exact_match", "f1")}
+        if cfg.version == 2:
+            threshold, at_best = best_null_threshold(dev_q, answers, null_diff)
+            answers = {q: ("" if null_diff[q] > threshold else a) for q, a in answers.items()}
+            metrics = {"best_exact_match": at_best["exact_match"], "best_f1": at_best["f1"],
+                       "null_threshold": threshold, **metrics}
+        score = metrics.get("best_f1", metrics["f1"])
+        print(f"[alba] squad epoch {epoch}: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
+        if score > best["f1"]:
+            best.update(f1=score, epoch=epoch, metrics=metrics)
+            model.save_pretrained(out / "best")
+            start.save_tokenizer(out / "best")
+            (out / "predictions.json").write_text(json.dumps(answers, indent=1) + "\n", encoding="utf-8")
+        return metrics
+
+    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project)
+    try:
+        if cfg.do_train:
+            features = build_features(train_q, tokenizer, **window)
+            steps_per_epoch = len(features) // cfg.batch_size
+            if steps_per_epoch == 0:
+                raise ConfigError(f"{len(features)} training windows are fewer than --batch_size {cfg.batch_size}")
+            total = steps_per_epoch * cfg.epochs
+            optimizer = build_optimizer(model, "adamw", cfg.lr, cfg.weight_decay, cfg.adam_eps)
+            scheduler = build_scheduler(optimizer, cfg.warmup_steps(total), total, "linear")
+            engine = Engine(model, optimizer, scheduler, acc, max_steps=total, output_dir=out, tracker=tracker,
+                            grad_clip=cfg.grad_clip, log_every=min(cfg.log_every, steps_per_epoch), save_every=0,
+                            eval_every=steps_per_epoch, keep_checkpoints=1, progress=cfg.progress)
+            model = engine.model
+
+            def batches(epoch: int, start_batch: int):
+                sampler = GlobalBatchSampler(len(features), cfg.batch_size, cfg.seed)
+                sampler.set_epoch(epoch, start_batch)
+                for idx in sampler:
+                    yield _collate([features[i] for i in idx], pad_id, True)
+
+            state = TrainState()
+            engine.fit(batches, state, evaluate=lambda: evaluate(state.step // steps_per_epoch))
+            tracker.log({f"eval/{k}": v for k, v in evaluate(cfg.epochs).items()}, step=state.step)
+        else:
+            model = model.to(acc.device)
+            evaluate(0)
+        result = {"version": cfg.version, "metrics": best["metrics"], "best_epoch": best["epoch"],
+                  "train_questions": len(train_q), "dev_questions": len(dev_q), "dev_windows": len(dev_features),
+                  "bad_offsets": {"train": len(train.bad_offsets) if train else 0, "dev": len(dev.bad_offsets)},
+                  "wall_seconds": time.perf_counter() - started}
+        (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        tracker.summary({f"best/{k}": v for k, v in best["metrics"].items()})
+    finally:
+        tracker.close()
+    print(f"\nalba SQuAD v{'1.1' if cfg.version == 1 else '2.0'} dev results (n={len(dev_q)}, best epoch "
+          f"{best['epoch']}): " + ", ".join(f"{k} {v:.2f}" for k, v in best["metrics"].items()))
+    return result
+
+
+def load_qa_model(cfg: SquadConfig, questions):
+    from .starting_model import load_starting_model
+    texts = lambda: sorted({q.context for q in questions}) + [q.question for q in questions]  # noqa: E731
+    return load_starting_model(cfg, AlbaForQuestionAnswering, {"classifier_dropout": cfg.classifier_dropout}, texts)
