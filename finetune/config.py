@@ -13,6 +13,9 @@ def _opt(default, help: str, choices: tuple | None = None, group: str = ""):
     return field(default=default, metadata={"help": help, "choices": choices, "group": group})
 
 
+GRID_KEYS = ("lr", "batch_size", "epochs", "seed")
+
+
 @dataclass
 class FinetuneConfig:
     # -- task and data
@@ -42,6 +45,9 @@ class FinetuneConfig:
     adam_eps: float = _opt(1e-6, "AdamW epsilon", group="train")
     grad_clip: float = _opt(1.0, "global gradient-norm clip; 0 disables", group="train")
     seed: int = _opt(0, "seed of initialisation and data order", group="train")
+    grid: dict = _opt(None, "hyperparameter grid, e.g. '{\"lr\": [2e-5, 3e-5], \"batch_size\": [16, 32], "
+                      "\"epochs\": [2, 3], \"seed\": [0, 1, 2]}': every combination is trained; per task the "
+                      "setting with the best median score over seeds is reported, with the medians", group="train")
     # -- run
     do_train: bool = _opt(True, "fine-tune; False only evaluates (and predicts) --model as it is", group="run")
     predict: bool = _opt(False, "write test-set predictions of the best model in the GLUE submission format",
@@ -58,6 +64,11 @@ class FinetuneConfig:
 
     def __post_init__(self):
         self.model_overrides = dict(self.model_overrides or {})
+        self.grid = dict(self.grid or {})
+        for key, values in self.grid.items():
+            if key not in GRID_KEYS or not isinstance(values, list) or not values:
+                raise ConfigError(f"--grid must map some of {', '.join(GRID_KEYS)} to non-empty lists; got "
+                                  f"{key}={values!r}")
         for f in dataclasses.fields(self):
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
@@ -75,6 +86,13 @@ class FinetuneConfig:
         if self.task == "all" and (self.train_file or self.dev_file or self.test_file):
             raise ConfigError("--task=all reads every task from --data_dir; --train_file/--dev_file/--test_file "
                               "name one task's files")
+
+    def grid_points(self) -> list[dict]:
+        """Every combination of the grid's values (one empty point without a grid)."""
+        points = [{}]
+        for key in GRID_KEYS:
+            points = [{**p, key: v} for p in points for v in self.grid.get(key, [])] or points
+        return points
 
     def warmup_steps(self, total_steps: int) -> int:
         return int(self.warmup * total_steps) if self.warmup < 1 else int(self.warmup)
@@ -108,6 +126,8 @@ class SquadConfig(FinetuneConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.grid:
+            raise ConfigError("--grid is only implemented for GLUE; run SQuAD once per setting")
         if self.version not in (1, 2):
             raise ConfigError(f"--version must be 1 or 2, got {self.version}")
         for name in ("doc_stride", "max_query_length", "n_best", "max_answer_length"):

@@ -2,6 +2,8 @@
 matched and mismatched), the average, and regression for STS-B."""
 import json
 
+import pytest
+
 from conftest import ROOT, run_cli
 
 SCRIPT = ROOT / "launch" / "finetune.py"
@@ -75,3 +77,25 @@ def test_all_tasks_refuse_before_training_when_one_is_missing(tmp_path):
     assert proc.returncode == 2
     assert "RTE/dev.tsv: no such GLUE file" in proc.stderr
     assert not out.exists()
+
+
+def test_grid_reports_the_best_setting_by_median_over_seeds(tmp_path):
+    import numpy as np
+    _write_glue(tmp_path / "glue")
+    out = tmp_path / "run"
+    proc = run_cli(SCRIPT, "glue", "--task=rte", "--model=albert-test", f"--data_dir={tmp_path / 'glue'}",
+                   '--grid={"lr": [1e-4, 3e-3], "seed": [0, 1, 2]}', "--epochs=2", "--batch_size=4",
+                   "--vocab_size=64", "--max_seq_length=32", "--baseline=False", "--wandb=disabled",
+                   "--progress=False", f"--output_dir={out}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "results.json").read_text())
+    runs = {(lr, seed): json.loads((out / f"lr={lr}-seed={seed}" / "results.json").read_text())["metrics"]
+            for lr in (0.0001, 0.003) for seed in (0, 1, 2)}
+    medians = {lr: np.median([runs[lr, s]["dev/accuracy"] for s in (0, 1, 2)]) for lr in (0.0001, 0.003)}
+    best = max(medians, key=lambda lr: (medians[lr], -list(medians).index(lr)))  # the first best wins ties
+    assert summary["setting"] == {"lr": best} and summary["seeds"] == 3
+    assert summary["metrics"]["dev/accuracy"] == pytest.approx(medians[best])
+    assert "median of 3" in proc.stdout
+    proc = run_cli(SCRIPT, "glue", "--task=rte", "--model=albert-test", f"--data_dir={tmp_path / 'glue'}",
+                   '--grid={"dropout": [0.1]}', f"--output_dir={tmp_path / 'x'}")
+    assert proc.returncode == 2 and "--grid must map some of lr, batch_size, epochs, seed" in proc.stderr
