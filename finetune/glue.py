@@ -78,10 +78,71 @@ class GlueExample:
 
 
 def task_file(data_dir: str | Path, task: GlueTask, split: str) -> Path:
-    """`data_dir` is the GLUE root (holding SST-2/ …) or the task's own folder."""
+    """`data_dir` is the GLUE root (holding SST-2/ …) or the task's own folder; the split is `split`.tsv (original
+    layout), else `split`.jsonl or `split`.parquet (the `datasets` GLUE columns) where those exist."""
     root = Path(data_dir)
     folder = root / task.folder if (root / task.folder).is_dir() else root
+    for suffix in (".jsonl", ".parquet"):
+        if not (folder / f"{split}.tsv").is_file() and (folder / f"{split}{suffix}").is_file():
+            return folder / f"{split}{suffix}"
     return folder / f"{split}.tsv"
+
+
+# Column names of the Hugging Face `datasets` GLUE configs (labels there are ids in this module's order; -1: test).
+RECORD_COLUMNS = {"cola": ("sentence",), "sst2": ("sentence",), "mrpc": ("sentence1", "sentence2"),
+                  "stsb": ("sentence1", "sentence2"), "qqp": ("question1", "question2"),
+                  "mnli": ("premise", "hypothesis"), "qnli": ("question", "sentence"),
+                  "rte": ("sentence1", "sentence2"), "wnli": ("sentence1", "sentence2")}
+
+
+def read_glue_file(path: str | Path, task: GlueTask) -> list[GlueExample]:
+    """A GLUE split from a TSV (original layout), JSONL or parquet file (`datasets` columns), by suffix."""
+    path = Path(path)
+    if path.suffix in (".jsonl", ".parquet"):
+        return read_glue_records(path, task)
+    return read_glue_tsv(path, task)
+
+
+def read_glue_records(path: str | Path, task: GlueTask) -> list[GlueExample]:
+    """JSONL (one object per line) or parquet with the `datasets` GLUE columns; rows are named by line / row number."""
+    import json
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such GLUE file")
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+        try:
+            rows = pq.read_table(path).to_pylist()
+        except Exception as e:  # pyarrow's own errors: not a parquet file, damaged footer, ...
+            raise DataError(f"{path}: cannot read parquet ({' '.join(str(e).split())[:200]})") from None
+        where = "row"
+    else:
+        rows = []
+        for line, text in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+            if text.strip():
+                try:
+                    rows.append(json.loads(text))
+                except json.JSONDecodeError as e:
+                    raise DataError(f"{path}:{line}: not JSON ({e.msg})") from None
+        where = "line"
+    columns = RECORD_COLUMNS[task.name]
+    examples = []
+    for n, row in enumerate(rows, 1):
+        missing = [c for c in columns if not isinstance(row.get(c) if isinstance(row, dict) else None, str)]
+        if missing:
+            raise DataError(f"{path}: {where} {n}: missing text column(s) {', '.join(missing)} of GLUE {task.name}")
+        label = row.get("label")
+        if label is not None and label != -1:
+            if task.is_regression:
+                label = _parse_label(path, task, n, str(label))
+            elif not isinstance(label, int) or not 0 <= label < task.num_labels:
+                raise DataError(f"{path}: {where} {n}: label {label!r} is not a label id of GLUE {task.name} "
+                                f"(0..{task.num_labels - 1}: {', '.join(task.labels)})")
+        else:
+            label = None
+        examples.append(GlueExample(str(row.get("idx", n)), row[columns[0]],
+                                    row[columns[1]] if len(columns) > 1 else None, label))
+    return examples
 
 
 def read_glue_tsv(path: str | Path, task: GlueTask) -> list[GlueExample]:

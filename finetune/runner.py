@@ -23,7 +23,7 @@ from pretrain.tracking import Tracker
 
 from .bow_baseline import BagOfWords
 from .config import FinetuneConfig
-from .glue import TASKS, GlueTask, compute_metrics, get_task, read_glue_tsv, task_file, write_submission
+from .glue import TASKS, GlueTask, compute_metrics, get_task, read_glue_file, task_file, write_submission
 from .starting_model import load_starting_model
 
 EVAL_BATCH = 128
@@ -38,12 +38,12 @@ class TaskData:
         self.task = task
         self.train = []
         if cfg.do_train:
-            self.train = read_glue_tsv(cfg.train_file or task_file(cfg.data_dir, task, "train"), task)
+            self.train = read_glue_file(cfg.train_file or task_file(cfg.data_dir, task, "train"), task)
             if cfg.max_train_examples:
                 self.train = self.train[:cfg.max_train_examples]
         dev_files = [Path(cfg.dev_file)] if cfg.dev_file else [task_file(cfg.data_dir, task, s)
                                                               for s in task.eval_splits]
-        self.dev = {f.stem: read_glue_tsv(f, task) for f in dev_files}
+        self.dev = {f.stem: read_glue_file(f, task) for f in dev_files}
         for name, examples in self.dev.items():
             if any(e.label is None for e in examples):
                 raise DataError(f"{name}: the evaluation file has no {task.label_column} column")
@@ -51,7 +51,7 @@ class TaskData:
         if cfg.predict:
             test_files = ([(Path(cfg.test_file), "test")] if cfg.test_file else
                           [(task_file(cfg.data_dir, task, s), s) for s in task.test_splits])
-            self.test = {split: read_glue_tsv(f, task) for f, split in test_files}
+            self.test = {split: read_glue_file(f, task) for f, split in test_files}
 
 
 def _encode(tokenizer, examples) -> list[tuple[list[int], list[int]]]:

@@ -106,3 +106,36 @@ def test_submission_format(tmp_path):
     with open(tmp_path / "RTE.tsv", newline="") as f:
         assert list(csv.reader(f, delimiter="\t")) == [["index", "prediction"], ["7", "not_entailment"],
                                                        ["9", "entailment"]]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_jsonl_and_parquet_with_datasets_columns_equal_the_tsv(shared_data, tmp_path, suffix):
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from finetune.glue import read_glue_file
+    task = get_task("sst2")
+    tsv = read_glue_tsv(shared_data / "glue" / "SST-2" / "dev.tsv", task)
+    rows = [{"sentence": e.text_a, "label": e.label, "idx": i} for i, e in enumerate(tsv)]
+    path = tmp_path / f"dev{suffix}"
+    if suffix == ".jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    else:
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    assert task_file(tmp_path, task, "dev") == path
+    read = read_glue_file(path, task)
+    assert [(e.text_a, e.label) for e in read] == [(e.text_a, e.label) for e in tsv]
+    rows[5]["label"] = 2
+    rows[7].pop("sentence")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("".join(json.dumps(r) + "\n" for r in rows[:7]))
+    with pytest.raises(DataError, match=r"bad.jsonl: line 6: label 2 is not a label id of GLUE sst2"):
+        read_glue_file(bad, task)
+    bad.write_text("".join(json.dumps(r) + "\n" for r in rows[6:8]))
+    with pytest.raises(DataError, match=r"bad.jsonl: line 2: missing text column\(s\) sentence"):
+        read_glue_file(bad, task)
+    test = tmp_path / "test.jsonl"
+    test.write_text(json.dumps({"premise": "a", "hypothesis": "b", "label": -1, "idx": 4}) + "\n")
+    assert [(e.guid, e.text_b, e.label) for e in read_glue_file(test, get_task("mnli"))] == [("4", "b", None)]
