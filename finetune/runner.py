@@ -88,6 +88,33 @@ def predict(model, encoded, device, pad_id: int, regression: bool) -> np.ndarray
     return np.concatenate(out)
 
 
+def train_epochs(cfg: FinetuneConfig, model, acc, tracker, out: Path, n_examples: int, evaluate, make_batch):
+    """Fine-tune on the shared engine: AdamW, linear warmup and decay over `cfg.epochs` passes of `n_examples`
+    (batches of `make_batch(indices)` in a seeded order), `evaluate(epoch)` after every epoch. Returns the model
+    as the engine holds it."""
+    steps_per_epoch = n_examples // cfg.batch_size
+    if steps_per_epoch == 0:
+        raise ConfigError(f"{n_examples} training examples are fewer than --batch_size {cfg.batch_size}")
+    total = steps_per_epoch * cfg.epochs
+    optimizer = build_optimizer(model, "adamw", cfg.lr, cfg.weight_decay, cfg.adam_eps)
+    scheduler = build_scheduler(optimizer, cfg.warmup_steps(total), total, "linear")
+    engine = Engine(model, optimizer, scheduler, acc, max_steps=total, output_dir=out, tracker=tracker,
+                    grad_clip=cfg.grad_clip, log_every=min(cfg.log_every, steps_per_epoch), save_every=0,
+                    eval_every=steps_per_epoch, keep_checkpoints=1, progress=cfg.progress)
+
+    def batches(epoch: int, start_batch: int):
+        sampler = GlobalBatchSampler(n_examples, cfg.batch_size, cfg.seed)
+        sampler.set_epoch(epoch, start_batch)
+        for idx in sampler:
+            yield make_batch(idx)
+
+    state = TrainState()
+    # The engine evaluates at the end of every epoch but the last, which is evaluated here after fit.
+    engine.fit(batches, state, evaluate=lambda: evaluate(state.step // steps_per_epoch))
+    tracker.log({f"eval/{k}": v for k, v in evaluate(cfg.epochs).items()}, step=state.step)
+    return engine.model
+
+
 def _check_output_dir(out: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--output_dir {out} exists and is not a directory")
@@ -131,27 +158,8 @@ def run_task(cfg: FinetuneConfig, data: TaskData, out: Path, say=print) -> dict:
         if cfg.do_train:
             encoded = _encode(tokenizer, data.train)
             labels = [e.label for e in data.train]
-            steps_per_epoch = len(encoded) // cfg.batch_size
-            if steps_per_epoch == 0:
-                raise ConfigError(f"{len(encoded)} training examples are fewer than --batch_size {cfg.batch_size}")
-            total = steps_per_epoch * cfg.epochs
-            optimizer = build_optimizer(model, "adamw", cfg.lr, cfg.weight_decay, cfg.adam_eps)
-            scheduler = build_scheduler(optimizer, cfg.warmup_steps(total), total, "linear")
-            engine = Engine(model, optimizer, scheduler, acc, max_steps=total, output_dir=out, tracker=tracker,
-                            grad_clip=cfg.grad_clip, log_every=min(cfg.log_every, steps_per_epoch), save_every=0,
-                            eval_every=steps_per_epoch, keep_checkpoints=1, progress=cfg.progress)
-            model = engine.model
-
-            def batches(epoch: int, start_batch: int):
-                sampler = GlobalBatchSampler(len(encoded), cfg.batch_size, cfg.seed)
-                sampler.set_epoch(epoch, start_batch)
-                for idx in sampler:
-                    yield _collate([encoded[i] for i in idx], [labels[i] for i in idx], pad_id)
-
-            state = TrainState()
-            # The engine evaluates at the end of every epoch but the last, which is evaluated here after fit.
-            engine.fit(batches, state, evaluate=lambda: evaluate_dev(state.step // steps_per_epoch))
-            tracker.log({f"eval/{k}": v for k, v in evaluate_dev(cfg.epochs).items()}, step=state.step)
+            model = train_epochs(cfg, model, acc, tracker, out, len(encoded), evaluate_dev,
+                                 lambda idx: _collate([encoded[i] for i in idx], [labels[i] for i in idx], pad_id))
         else:
             model = model.to(acc.device)
             evaluate_dev(0)

@@ -11,17 +11,15 @@ import numpy as np
 import torch
 
 from pretrain.config import ConfigError
-from pretrain.engine import Engine, TrainState, make_accelerator
-from pretrain.optim import build_optimizer, build_scheduler
+from pretrain.engine import make_accelerator
 from pretrain.rundir import default_output_dir
-from pretrain.sampler import GlobalBatchSampler
 from pretrain.tracking import Tracker
 from modeling.task_heads import AlbaForQuestionAnswering
 
 from .config import SquadConfig
 from .squad import read_squad, squad_scores
 from .squad_features import best_answers, build_features
-from .runner import EVAL_BATCH, _check_output_dir
+from .runner import EVAL_BATCH, _check_output_dir, train_epochs
 
 
 def _collate(features, pad_id: int, with_targets: bool) -> dict[str, torch.Tensor]:
@@ -114,26 +112,8 @@ def run_squad(cfg: SquadConfig) -> dict:
     try:
         if cfg.do_train:
             features = build_features(train_q, tokenizer, **window)
-            steps_per_epoch = len(features) // cfg.batch_size
-            if steps_per_epoch == 0:
-                raise ConfigError(f"{len(features)} training windows are fewer than --batch_size {cfg.batch_size}")
-            total = steps_per_epoch * cfg.epochs
-            optimizer = build_optimizer(model, "adamw", cfg.lr, cfg.weight_decay, cfg.adam_eps)
-            scheduler = build_scheduler(optimizer, cfg.warmup_steps(total), total, "linear")
-            engine = Engine(model, optimizer, scheduler, acc, max_steps=total, output_dir=out, tracker=tracker,
-                            grad_clip=cfg.grad_clip, log_every=min(cfg.log_every, steps_per_epoch), save_every=0,
-                            eval_every=steps_per_epoch, keep_checkpoints=1, progress=cfg.progress)
-            model = engine.model
-
-            def batches(epoch: int, start_batch: int):
-                sampler = GlobalBatchSampler(len(features), cfg.batch_size, cfg.seed)
-                sampler.set_epoch(epoch, start_batch)
-                for idx in sampler:
-                    yield _collate([features[i] for i in idx], pad_id, True)
-
-            state = TrainState()
-            engine.fit(batches, state, evaluate=lambda: evaluate(state.step // steps_per_epoch))
-            tracker.log({f"eval/{k}": v for k, v in evaluate(cfg.epochs).items()}, step=state.step)
+            model = train_epochs(cfg, model, acc, tracker, out, len(features), evaluate,
+                                 lambda idx: _collate([features[i] for i in idx], pad_id, True))
         else:
             model = model.to(acc.device)
             evaluate(0)

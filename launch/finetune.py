@@ -21,6 +21,11 @@ def _run_squad(cfg):
     run_squad(cfg)
 
 
+def _run_swag(cfg):
+    from finetune.swag import run_swag
+    run_swag(cfg)
+
+
 def export(model: str, out: str):
     """Write a model fine-tuned here (e.g. OUTPUT/best) as a transformers Bert/Albert*For* directory with its tokenizer.
 
@@ -48,6 +53,8 @@ finetune_commands = {
                            FinetuneConfig, _run_glue),
     "squad": config_command("squad", "alba finetune squad: fine-tune a BERT/ALBERT checkpoint on SQuAD v1.1/v2.0 "
                             "(--train_file, --dev_file: official JSON)", SquadConfig, _run_squad),
+    "swag": config_command("swag", "alba finetune swag: multiple choice (SWAG CSV: --train_file, --dev_file)",
+                           FinetuneConfig, _run_swag),
     "export": guarded(export),
 }
 
