@@ -35,7 +35,10 @@ class StartingModel:
                 if (self.path / name).is_file():
                     shutil.copy(self.path / name, directory / name)
         else:
-            save_tokenizer(self.tokenizer, directory)
+            # A copy without the truncation set for this run, so the saved tokenizer is the one that was loaded.
+            clean = Tokenizer.from_str(self.tokenizer.to_str())
+            clean.no_truncation()
+            save_tokenizer(clean, directory)
 
 
 def load_starting_model(cfg, model_cls, head_options: dict, train_texts) -> StartingModel:

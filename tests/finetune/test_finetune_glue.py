@@ -117,3 +117,39 @@ def test_tokenizer_larger_than_model_vocabulary_is_refused(shared_data, tmp_path
 def test_alba_cli_lists_finetune():
     proc = run_cli("-m", "launch.cli", "finetune", "glue", "--help")
     assert proc.returncode == 0 and "--task=" in proc.stdout and "--model=" in proc.stdout
+
+
+@pytest.mark.parametrize("source", ["alba-pretraining", "transformers"])
+def test_starts_from_a_pretraining_run_or_a_transformers_directory(shared_data, tmp_path, source):
+    """Both starting points through the command line: the encoder weights are the saved ones (checked on the kept
+    model's embeddings after zero training steps' worth of evaluation) and the tokenizer is the directory's."""
+    from safetensors.torch import load_file
+
+    from data_pipeline import save_tokenizer, train_tokenizer
+    from finetune.glue import get_task, read_glue_tsv
+    from modeling import AlbaForPreTraining, ModelConfig
+    texts = [e.text_a for e in read_glue_tsv(shared_data / "glue" / "SST-2" / "dev.tsv", get_task("sst2"))]
+    tok = train_tokenizer([texts], vocab_size=500, progress=False)
+    pre = tmp_path / "pre"
+    torch.manual_seed(0)
+    model = AlbaForPreTraining(ModelConfig.from_preset("bert-tiny", vocab_size=500, max_position_embeddings=64))
+    if source == "transformers":
+        transformers = pytest.importorskip("transformers")
+        hf = transformers.BertForPreTraining(transformers.BertConfig(
+            vocab_size=500, hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512,
+            max_position_embeddings=64))
+        hf.save_pretrained(pre)
+        expected = hf.state_dict()["bert.embeddings.word_embeddings.weight"]
+    else:
+        model.save_pretrained(pre)
+        expected = model.state_dict()["alba.embeddings.word_embeddings.weight"]
+    save_tokenizer(tok, pre)
+    out = tmp_path / "run"
+    proc = run_cli(SCRIPT, *COMMON, f"--data_dir={shared_data / 'glue'}", f"--model={pre}", "--do_train=False",
+                   "--baseline=False", f"--output_dir={out}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((out / "results.json").read_text())
+    assert result["source"] == source and result["dev_examples"] == {"dev": 872}
+    kept = load_file(out / "best" / "model.safetensors")
+    torch.testing.assert_close(kept["alba.embeddings.word_embeddings.weight"], expected, atol=0, rtol=0)
+    assert (out / "best" / "tokenizer.json").read_text() == (pre / "tokenizer.json").read_text()
