@@ -122,6 +122,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_character_model_reports_bits_and_samples_at_a_temperature(tmp_path):
     (tmp_path / "ptb.valid.txt").write_text("the cat sat on the mat\n" * 200, encoding="utf-8")
     out = tmp_path / "run"
