@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from pretrain.config import ConfigError, _coerce, _read_config_file
+from pretrain.config import ConfigError, typed_options
 
 
 def _opt(default, help: str, choices: tuple | None = None, group: str = ""):
@@ -102,14 +102,7 @@ class FinetuneConfig:
 
     @classmethod
     def build(cls, config_file: str | None = None, **overrides: Any) -> "FinetuneConfig":
-        values: dict[str, Any] = dict(_read_config_file(config_file)) if config_file else {}
-        values.update(overrides)
-        valid = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(valid))
-        if unknown:
-            raise ConfigError(f"unknown option{'s' if len(unknown) > 1 else ''} "
-                              f"{', '.join('--' + u for u in unknown)}; valid options: {', '.join(sorted(valid))}")
-        return cls(**{k: _coerce(valid[k], v) for k, v in values.items()})
+        return cls(**typed_options(cls, config_file, overrides))
 
 
 @dataclass

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launch.command import config_command
-from pretrain.config import ConfigError, _coerce, _opt, _read_config_file
+from pretrain.config import ConfigError, _opt, typed_options
 
 
 @dataclass
@@ -100,16 +100,7 @@ class MemN2NRunConfig:
 
     @classmethod
     def build(cls, config_file: str | None = None, **overrides) -> "MemN2NRunConfig":
-        values = _read_config_file(config_file) if config_file else {}
-        values.update(overrides)
-        if isinstance(values.get("task"), (list, tuple)):  # fire reads --task=1,2 as a tuple
-            values["task"] = ",".join(map(str, values["task"]))
-        valid = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(valid))
-        if unknown:
-            raise ConfigError(f"unknown option{'s' if len(unknown) > 1 else ''} "
-                              f"{', '.join('--' + u for u in unknown)}; valid options: {', '.join(sorted(valid))}")
-        return cls(**{k: _coerce(valid[k], v) for k, v in values.items()})
+        return cls(**typed_options(cls, config_file, overrides, joined=('task',)))
 
 
 RUN_CONFIG = "run_config.json"

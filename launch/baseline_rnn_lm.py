@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launch.command import config_command
-from pretrain.config import ConfigError, _coerce, _opt, _read_config_file
+from pretrain.config import ConfigError, _opt, typed_options
 
 # "small" and "medium": Zaremba et al. (2014), the non-regularized and regularized PTB models (REFERENCE.md §6),
 # made for PTB's 930k training words; the values and the schedule lr * decay^max(0, epoch + 1 - decay_after) are
@@ -108,18 +108,11 @@ class RnnLmRunConfig:
 
     @classmethod
     def build(cls, config_file: str | None = None, **overrides) -> "RnnLmRunConfig":
-        values = _read_config_file(config_file) if config_file else {}
-        values.update(overrides)
-        valid = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(valid))
-        if unknown:
-            raise ConfigError(f"unknown option{'s' if len(unknown) > 1 else ''} "
-                              f"{', '.join('--' + u for u in unknown)}; valid options: {', '.join(sorted(valid))}")
-        preset = values.get("preset", valid["preset"].default)
+        values = typed_options(cls, config_file, overrides)
+        preset = values.get("preset", next(f.default for f in dataclasses.fields(cls) if f.name == "preset"))
         if preset not in PRESETS:
             raise ConfigError(f"--preset={preset!r} is not one of {', '.join(PRESETS)}")
-        values = {**PRESETS[preset], **values}  # flags win over the preset
-        return cls(**{k: _coerce(valid[k], v) for k, v in values.items()})
+        return cls(**typed_options(cls, None, {**PRESETS[preset], **values}))  # flags win over the preset
 
 
 def load_splits(cfg: RnnLmRunConfig) -> dict:

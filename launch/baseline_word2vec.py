@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launch.command import config_command
-from pretrain.config import ConfigError, _coerce, _opt, _read_config_file
+from pretrain.config import ConfigError, _opt, typed_options
 
 
 @dataclass
@@ -92,17 +92,7 @@ class Word2VecRunConfig:
 
     @classmethod
     def build(cls, config_file: str | None = None, **overrides) -> "Word2VecRunConfig":
-        values = _read_config_file(config_file) if config_file else {}
-        values.update(overrides)
-        for key in ("similarity", "analogies"):  # fire reads --similarity=a,b as a tuple
-            if isinstance(values.get(key), (list, tuple)):
-                values[key] = ",".join(map(str, values[key]))
-        valid = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(valid))
-        if unknown:
-            raise ConfigError(f"unknown option{'s' if len(unknown) > 1 else ''} "
-                              f"{', '.join('--' + u for u in unknown)}; valid options: {', '.join(sorted(valid))}")
-        return cls(**{k: _coerce(valid[k], v) for k, v in values.items()})
+        return cls(**typed_options(cls, config_file, overrides, joined=('similarity', 'analogies')))
 
 
 def _paths(value: str) -> list[str]:
@@ -110,7 +100,6 @@ def _paths(value: str) -> list[str]:
 
 
 def _run_word2vec(cfg: Word2VecRunConfig):
-    import numpy as np
     import torch
 
     from data_pipeline.token_lines import read_token_lines

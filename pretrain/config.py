@@ -167,18 +167,7 @@ class RunConfig:
     @classmethod
     def build(cls, config_file: str | None = None, **overrides) -> "RunConfig":
         """Defaults, then the file's keys, then the flags; unknown keys and ill-typed values are errors."""
-        values: dict[str, Any] = {}
-        if config_file:
-            values.update(_read_config_file(config_file))
-        values.update(overrides)
-        valid = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(valid))
-        if unknown:
-            raise ConfigError(f"unknown option{'s' if len(unknown) > 1 else ''} "
-                              f"{', '.join('--' + u for u in unknown)}; valid options: "
-                              f"{', '.join(sorted(valid))}")
-        typed = {k: _coerce(valid[k], v) for k, v in values.items()}
-        return cls(**typed)
+        return cls(**typed_options(cls, config_file, overrides))
 
     # Options a resumed run may change: how it is launched, logged and saved, not what it trains.
     RESUMABLE_CHANGES = ("overwrite", "resume", "progress", "output_dir", "max_minutes", "wandb", "log_every",
@@ -188,6 +177,22 @@ class RunConfig:
     def differences(self, other: "RunConfig", ignore=RESUMABLE_CHANGES) -> list[str]:
         a, b = self.to_dict(), other.to_dict()
         return [k for k in a if k not in ignore and a[k] != b[k]]
+
+
+def typed_options(cls, config_file: str | None, overrides: dict, joined: tuple[str, ...] = ()) -> dict:
+    """The options of the dataclass `cls`: the config file's keys, then the flags, each checked and typed; an unknown
+    key is an error listing the valid ones. Keys in `joined` take comma lists, which fire reads as tuples."""
+    values: dict[str, Any] = dict(_read_config_file(config_file)) if config_file else {}
+    values.update(overrides)
+    for key in joined:
+        if isinstance(values.get(key), (list, tuple)):
+            values[key] = ",".join(map(str, values[key]))
+    valid = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(valid))
+    if unknown:
+        raise ConfigError(f"unknown option{'s' if len(unknown) > 1 else ''} "
+                          f"{', '.join('--' + u for u in unknown)}; valid options: {', '.join(sorted(valid))}")
+    return {k: _coerce(valid[k], v) for k, v in values.items()}
 
 
 def _read_config_file(path: str) -> dict:
