@@ -21,7 +21,8 @@ class FinetuneConfig:
     # -- task and data
     task: str = _opt("sst2", "GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli) or 'all'", group="data")
     data_dir: str = _opt("", "GLUE root (holding SST-2/, MNLI/, …) or the task's own folder, in the original TSV "
-                         "layout", group="data")
+                         "layout; or hf:NAME, a `datasets` GLUE dataset (hub name such as nyu-mll/glue, or a local "
+                         "copy in the hub's layout)", group="data")
     train_file: str = _opt("", "training TSV instead of <data_dir>/<task>/train.tsv", group="data")
     dev_file: str = _opt("", "evaluation TSV instead of the task's dev file(s)", group="data")
     test_file: str = _opt("", "test TSV to predict (GLUE submission format) instead of the task's test file(s)",

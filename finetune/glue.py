@@ -77,9 +77,36 @@ class GlueExample:
     label: int | float | None  # label id, STS-B score, or None in a test file
 
 
-def task_file(data_dir: str | Path, task: GlueTask, split: str) -> Path:
+# `--data_dir=hf:NAME` reads GLUE through `datasets.load_dataset(NAME, <task>)`; NAME is a hub name (nyu-mll/glue)
+# or anything else load_dataset takes, such as a local copy of the hub repository.
+HUB_PREFIX = "hf:"
+# GLUE split names (the TSV files' stems, which the runner keys results by) -> the hub GLUE configs' split names.
+HUB_SPLITS = {"train": "train", "dev": "validation", "test": "test", "dev_matched": "validation_matched",
+              "dev_mismatched": "validation_mismatched", "test_matched": "test_matched",
+              "test_mismatched": "test_mismatched"}
+
+
+@dataclass(frozen=True)
+class HubSplit:
+    """One split of a GLUE task in a `datasets` dataset; it stands where task_file would give a local file."""
+    name: str  # what load_dataset is given: a hub name or a local dataset directory
+    task: str  # the dataset's config: the hub GLUE configs are named by the task names used here
+    split: str  # the GLUE split name (dev, dev_matched, ...)
+
+    @property
+    def stem(self) -> str:  # as a file's stem, so the runner names dev results the same either way
+        return self.split
+
+    def __str__(self) -> str:
+        return f"datasets {self.name!r} config {self.task!r} split {HUB_SPLITS.get(self.split, self.split)!r}"
+
+
+def task_file(data_dir: str | Path, task: GlueTask, split: str) -> Path | HubSplit:
     """`data_dir` is the GLUE root (holding SST-2/ …) or the task's own folder; the split is `split`.tsv (original
-    layout), else `split`.jsonl or `split`.parquet (the `datasets` GLUE columns) where those exist."""
+    layout), else `split`.jsonl or `split`.parquet (the `datasets` GLUE columns) where those exist. With the `hf:`
+    prefix it names a `datasets` dataset instead."""
+    if str(data_dir).startswith(HUB_PREFIX):
+        return HubSplit(str(data_dir)[len(HUB_PREFIX):], task.name, split)
     root = Path(data_dir)
     folder = root / task.folder if (root / task.folder).is_dir() else root
     for suffix in (".jsonl", ".parquet"):
@@ -95,8 +122,11 @@ RECORD_COLUMNS = {"cola": ("sentence",), "sst2": ("sentence",), "mrpc": ("senten
                   "rte": ("sentence1", "sentence2"), "wnli": ("sentence1", "sentence2")}
 
 
-def read_glue_file(path: str | Path, task: GlueTask) -> list[GlueExample]:
-    """A GLUE split from a TSV (original layout), JSONL or parquet file (`datasets` columns), by suffix."""
+def read_glue_file(path: str | Path | HubSplit, task: GlueTask) -> list[GlueExample]:
+    """A GLUE split from a TSV (original layout), JSONL or parquet file (`datasets` columns), by suffix, or from a
+    `datasets` dataset (a HubSplit from task_file)."""
+    if isinstance(path, HubSplit):
+        return read_glue_hub(path, task)
     path = Path(path)
     if path.suffix in (".jsonl", ".parquet"):
         return read_glue_records(path, task)
@@ -125,18 +155,35 @@ def read_glue_records(path: str | Path, task: GlueTask) -> list[GlueExample]:
                 except json.JSONDecodeError as e:
                     raise DataError(f"{path}:{line}: not JSON ({e.msg})") from None
         where = "line"
+    return _record_examples(path, where, rows, task)
+
+
+def read_glue_hub(source: HubSplit, task: GlueTask) -> list[GlueExample]:
+    """A split loaded by `datasets.load_dataset(name, task, split=...)`: the hub GLUE columns, label -1 in test."""
+    import datasets
+    split = HUB_SPLITS.get(source.split, source.split)
+    try:
+        rows = datasets.load_dataset(source.name, source.task, split=split).to_list()
+    except Exception as e:  # datasets raises many kinds (offline, unknown name/config/split, bad files): one line
+        raise DataError(f"{source}: cannot load it ({type(e).__name__}: {' '.join(str(e).split())[:300]})") from None
+    return _record_examples(source, "row", rows, task)
+
+
+def _record_examples(source, where: str, rows, task: GlueTask) -> list[GlueExample]:
+    """Rows (dicts) with the `datasets` GLUE columns; `source` and `where` ('line'/'row') name a row in errors."""
     columns = RECORD_COLUMNS[task.name]
     examples = []
     for n, row in enumerate(rows, 1):
         missing = [c for c in columns if not isinstance(row.get(c) if isinstance(row, dict) else None, str)]
         if missing:
-            raise DataError(f"{path}: {where} {n}: missing text column(s) {', '.join(missing)} of GLUE {task.name}")
+            raise DataError(f"{source}: {where} {n}: missing text column(s) {', '.join(missing)} of GLUE "
+                            f"{task.name}")
         label = row.get("label")
         if label is not None and label != -1:
             if task.is_regression:
-                label = _parse_label(path, task, n, str(label))
+                label = _parse_label(source, task, n, str(label))
             elif not isinstance(label, int) or not 0 <= label < task.num_labels:
-                raise DataError(f"{path}: {where} {n}: label {label!r} is not a label id of GLUE {task.name} "
+                raise DataError(f"{source}: {where} {n}: label {label!r} is not a label id of GLUE {task.name} "
                                 f"(0..{task.num_labels - 1}: {', '.join(task.labels)})")
         else:
             label = None
