@@ -276,9 +276,10 @@ memn2n = config_command("memn2n", "alba baseline memn2n: end-to-end memory netwo
 
 from launch.baseline_rnn_lm import rnn_lm  # noqa: E402  (it imports prepare_run_dir from here when run)
 from launch.baseline_word2vec import word2vec  # noqa: E402  (likewise)
+from launch.baseline_text_cnn import text_cnn  # noqa: E402  (likewise)
 
 # name -> fire command; a new baseline is one more entry.
-BASELINES = {"memn2n": memn2n, "rnn_lm": rnn_lm, "word2vec": word2vec}
+BASELINES = {"memn2n": memn2n, "rnn_lm": rnn_lm, "word2vec": word2vec, "text_cnn": text_cnn}
 baseline_commands = BASELINES
 
 if __name__ == "__main__":

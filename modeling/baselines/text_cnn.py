@@ -80,8 +80,10 @@ class TextCNN(AlbaPreTrainedModel):
             emb.weight.data.copy_(initial)
             emb.weight.requires_grad_(not frozen)
             self.embeddings.append(emb)
-        channels = len(self.embeddings)
-        self.convs = nn.ModuleList(nn.Conv2d(channels, config.num_filters, (w, d)) for w in config.filter_widths)
+        # A filter spans all channels: input feature c*d + k is dimension k of channel c. (Conv1d over C*d inputs
+        # computes the same as the paper's Conv2d with a full-width kernel, several times faster on CPU.)
+        self.convs = nn.ModuleList(nn.Conv1d(len(self.embeddings) * d, config.num_filters, w)
+                                   for w in config.filter_widths)
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(config.num_filters * len(config.filter_widths), config.num_labels)
 
@@ -93,11 +95,11 @@ class TextCNN(AlbaPreTrainedModel):
         """The pooled features [B, num_filters * len(filter_widths)]: per width, max over time of ReLU(conv)."""
         lengths = attention_mask.sum(-1)  # [B]; ids are right-padded
         ids = input_ids * attention_mask.to(input_ids.dtype)  # padding is id 0 whatever the caller put there
-        x = torch.stack([emb(ids) for emb in self.embeddings], 1)  # [B, C, L, d]
-        x = F.pad(x, (0, 0, self.pad, self.pad))  # zero vectors on both sides of the time axis
+        x = torch.cat([emb(ids) for emb in self.embeddings], -1).transpose(1, 2)  # [B, C*d, L]
+        x = F.pad(x, (self.pad, self.pad))  # zero vectors on both sides of the time axis
         pooled = []
         for conv, width in zip(self.convs, self.config.filter_widths):
-            h = F.relu(conv(x).squeeze(-1))  # [B, F, T], window t covers padded positions t .. t+width-1
+            h = F.relu(conv(x))  # [B, F, T], window t covers padded positions t .. t+width-1
             t = torch.arange(h.shape[-1], device=h.device)
             inside = t[None, :] + width <= (lengths + 2 * self.pad)[:, None]  # [B, T]
             pooled.append(h.masked_fill(~inside[:, None, :], float("-inf")).amax(-1))

@@ -49,7 +49,8 @@ def test_max_over_time_pooling_equals_a_loop_over_windows(mode):
             for f in range(conv.out_channels):
                 best = -float("inf")
                 for t in range(padded.shape[1] - width + 1):
-                    value = float((conv.weight[f] * padded[:, t:t + width]).sum() + conv.bias[f])
+                    kernel = conv.weight[f].view(len(channels), -1, width).transpose(1, 2)  # [C, width, d]
+                    value = float((kernel * padded[:, t:t + width]).sum() + conv.bias[f])
                     best = max(best, max(value, 0.0))
                 expected.append(best)
         torch.testing.assert_close(got[b], torch.tensor(expected), atol=1e-5, rtol=1e-5)
@@ -88,7 +89,7 @@ def test_max_norm_rescales_only_the_rows_above_it_after_each_step():
 def test_static_channel_is_frozen_and_multichannel_has_two_channels():
     static, multi = small("static"), small("multichannel")
     assert len(static.embeddings) == 1 and len(multi.embeddings) == 2
-    assert [c.in_channels for c in multi.convs] == [2, 2, 2]
+    assert [c.in_channels for c in multi.convs] == [2 * 6] * 3  # both channels' dimensions
     torch.testing.assert_close(multi.embeddings[0].weight, multi.embeddings[1].weight)  # both start pretrained
     frozen_static = static.embeddings[0].weight.detach().clone()
     frozen_multi = multi.embeddings[0].weight.detach().clone()

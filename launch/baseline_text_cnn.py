@@ -1,0 +1,246 @@
+"""`alba baseline text_cnn`: Kim's (2014) convolutional sentence classifier on a single-sentence GLUE task (SST-2 by
+default), trained by the shared engine; prints the dev accuracy after every epoch and at the end."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from launch.command import config_command
+from pretrain.config import ConfigError, _coerce, _opt, _read_config_file
+
+PAD, UNK = "<pad>", "<unk>"
+# Kim (2014), Table 2, SST-2 (full training set, phrases included); a comparison, not a target.
+PAPER_ACCURACY = {"rand": 82.7, "static": 86.8, "non-static": 87.2, "multichannel": 88.1}
+
+
+@dataclass
+class TextCnnRunConfig:
+    """Defaults: Kim (2014), CNN-rand."""
+    # -- data
+    data_dir: str = _opt("", "folder of the task's TSV files (the GLUE layout), e.g. glue/SST-2 (required)",
+                         group="data")
+    task: str = _opt("sst2", "single-sentence GLUE task whose columns and labels the files have", ("sst2", "cola"),
+                     "data")
+    train_file: str = _opt("train.tsv", "training TSV inside data_dir", group="data")
+    eval_file: str = _opt("dev.tsv", "evaluation TSV inside data_dir (with labels)", group="data")
+    # -- model
+    mode: str = _opt("rand", "embeddings: 'rand' (uniform, trained), 'static' (pretrained, frozen), 'non-static' "
+                     "(pretrained, trained) or 'multichannel' (a frozen and a trained copy)",
+                     ("rand", "static", "non-static", "multichannel"), "model")
+    vectors: str = _opt("", "word2vec text-format file of pretrained vectors (e.g. the vectors.txt of `alba "
+                        "baseline word2vec`); required unless --mode=rand", group="model")
+    embedding_size: int = _opt(300, "word vector size of --mode=rand (the pretrained modes take the file's)",
+                               group="model")
+    filter_widths: str = _opt("3,4,5", "convolution widths, comma-separated", group="model")
+    num_filters: int = _opt(100, "feature maps per width", group="model")
+    dropout: float = _opt(0.5, "dropout on the pooled features", group="model")
+    max_norm: float = _opt(3.0, "L2 bound on each output weight row, enforced after every step (0: none)",
+                           group="model")
+    # -- training
+    epochs: int = _opt(25, "training epochs", group="train")
+    batch_size: int = _opt(50, "sentences per Adadelta step", group="train")
+    rho: float = _opt(0.95, "Adadelta decay", group="train")
+    eps: float = _opt(1e-6, "Adadelta epsilon", group="train")
+    seed: int = _opt(0, "seed of the initialisation, dropout and data order", group="train")
+    # -- run
+    output_dir: str = _opt("", "where checkpoints, logs and results go (default: runs/text_cnn-<time>)", group="run")
+    overwrite: bool = _opt(False, "replace a run already in output_dir", group="run")
+    resume: bool = _opt(False, "continue the run in output_dir from its latest checkpoint", group="run")
+    log_every: int = _opt(50, "steps between metric logs", group="run")
+    save_every: int = _opt(500, "steps between checkpoints (and one at the end)", group="run")
+    keep_checkpoints: int = _opt(2, "how many recent checkpoints to keep", group="run")
+    wandb: str = _opt("auto", "Weights & Biases: 'auto', 'online', 'offline' or 'disabled'",
+                      ("auto", "online", "offline", "disabled"), "run")
+    wandb_project: str = _opt("alba", "W&B project name", group="run")
+    progress: bool = _opt(True, "show progress bars", group="run")
+
+    RESUMABLE_CHANGES = ("overwrite", "resume", "output_dir", "log_every", "save_every", "keep_checkpoints", "wandb",
+                         "progress")
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise ConfigError(f"--{f.name}={getattr(self, f.name)!r} is not one of {', '.join(choices)}")
+        if isinstance(self.filter_widths, (list, tuple)):  # fire reads --filter_widths=3,4,5 as a tuple
+            self.filter_widths = ",".join(map(str, self.filter_widths))
+        self.widths()
+        for name in ("embedding_size", "num_filters", "epochs", "batch_size", "log_every", "save_every",
+                     "keep_checkpoints"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1 or self.max_norm < 0 or not 0 < self.rho < 1 or self.eps <= 0:
+            raise ConfigError("--dropout must be in [0, 1), --max_norm non-negative, --rho in (0, 1), --eps positive")
+        if self.mode != "rand" and not self.vectors:
+            raise ConfigError(f"--mode={self.mode} needs --vectors: a word2vec text-format file")
+        if self.overwrite and self.resume:
+            raise ConfigError("--overwrite and --resume exclude each other")
+
+    def widths(self) -> tuple[int, ...]:
+        try:
+            widths = tuple(int(w) for w in str(self.filter_widths).split(","))
+        except ValueError:
+            widths = ()
+        if not widths or min(widths) < 1:
+            raise ConfigError(f"--filter_widths={self.filter_widths!r} must be positive integers separated by commas")
+        return widths
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def build(cls, config_file: str | None = None, **overrides) -> "TextCnnRunConfig":
+        values = _read_config_file(config_file) if config_file else {}
+        values.update(overrides)
+        valid = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(valid))
+        if unknown:
+            raise ConfigError(f"unknown option{'s' if len(unknown) > 1 else ''} "
+                              f"{', '.join('--' + u for u in unknown)}; valid options: {', '.join(sorted(valid))}")
+        if isinstance(values.get("filter_widths"), (list, tuple)):
+            values["filter_widths"] = ",".join(map(str, values["filter_widths"]))
+        return cls(**{k: _coerce(valid[k], v) for k, v in values.items()})
+
+
+def load_data(cfg: TextCnnRunConfig) -> dict:
+    """Both files read and checked (bad rows name file and line), the vocabulary (training words; in the
+    pretrained modes also evaluation words that have a vector, as the paper's vocabulary covers all its data) and
+    the starting vectors."""
+    import numpy as np
+
+    from data_pipeline import DataError
+    from data_pipeline.vocabulary import Vocabulary
+    from finetune.glue import get_task, read_glue_file
+    from modeling.baselines.text_cnn import starting_vectors
+    from modeling.baselines.word_vectors import WordVectors
+
+    task = get_task(cfg.task)
+    root = Path(cfg.data_dir)
+    if not root.is_dir():
+        raise ConfigError(f"--data_dir {root} is not a directory")
+    split = {}
+    for name, file in (("train", cfg.train_file), ("eval", cfg.eval_file)):
+        examples = read_glue_file(root / file, task)
+        unlabeled = next((e for e in examples if e.label is None), None)
+        if unlabeled is not None or not examples:
+            raise DataError(f"{root / file}: {'no examples' if not examples else 'no label column'}; "
+                            f"training and evaluation need labelled rows")
+        split[name] = [(e.text_a.split(), e.label) for e in examples]
+    pretrained = None
+    if cfg.mode != "rand":
+        try:
+            pretrained = WordVectors.load_word2vec_format(cfg.vectors)
+        except (OSError, ValueError) as e:
+            raise DataError(f"--vectors: {e}") from None
+    words = [w for w, _ in split["train"]]
+    if pretrained is not None:
+        words += [[t for t in w if t in pretrained.index] for w, _ in split["eval"]]
+    vocab = Vocabulary.build(words, source=str(root / cfg.train_file), reserved=(PAD, UNK))
+    data = {"task": task, "vocab": vocab, "vectors": None, "found": 0,
+            **{name: ([vocab.encode(w, unknown=1) for w, _ in rows], np.array([y for _, y in rows]))
+               for name, rows in split.items()}}
+    if pretrained is not None:
+        data["vectors"], data["found"] = starting_vectors(vocab.words, pretrained, 0.25,
+                                                          np.random.default_rng(cfg.seed))
+    return data
+
+
+def collate(sentences, labels) -> dict:
+    """Right-padded ids (0 = padding), the mask and the labels; every row keeps at least one slot."""
+    import numpy as np
+    import torch
+
+    width = max(1, max(len(s) for s in sentences))
+    ids = np.zeros((len(sentences), width), dtype=np.int64)
+    for i, s in enumerate(sentences):
+        ids[i, :len(s)] = s
+    mask = np.zeros_like(ids)
+    for i, s in enumerate(sentences):
+        mask[i, :len(s)] = 1
+    return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask),
+            "labels": torch.as_tensor(np.asarray(labels), dtype=torch.long)}
+
+
+def _run_text_cnn(cfg: TextCnnRunConfig):
+    import time
+
+    import torch
+
+    from launch.baseline import prepare_run_dir
+    from modeling.baselines.text_cnn import TextCNN, TextCNNConfig, adadelta_with_max_norm
+    from pretrain.checkpoint import latest_checkpoint, load_checkpoint
+    from pretrain.engine import Engine, TrainState, make_accelerator, output_metrics, summarize
+    from pretrain.sampler import GlobalBatchSampler
+    from pretrain.tracking import Tracker
+
+    if not cfg.data_dir:
+        raise ConfigError("--data_dir is required: a folder holding the task's train/dev TSV files")
+    data = load_data(cfg)  # a bad file stops here, before anything is written
+    train_ids, train_labels = data["train"]
+    eval_ids, eval_labels = data["eval"]
+    if len(train_ids) < cfg.batch_size:
+        raise ConfigError(f"{len(train_ids)} training sentences are too few for --batch_size={cfg.batch_size}")
+    cfg.output_dir = cfg.output_dir or str(Path("runs") / f"text_cnn-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = prepare_run_dir(cfg)
+    torch.manual_seed(cfg.seed)
+    vectors = data["vectors"]
+    model = TextCNN(TextCNNConfig(len(data["vocab"]), data["task"].num_labels, cfg.mode,
+                                  cfg.embedding_size if vectors is None else vectors.shape[1], cfg.widths(),
+                                  cfg.num_filters, cfg.dropout, cfg.max_norm), vectors)
+    optimizer = adadelta_with_max_norm(model, cfg.rho, cfg.eps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)  # Adadelta sets its own step sizes
+    steps_per_epoch = len(train_ids) // cfg.batch_size
+    (out / "vocab.json").write_text(json.dumps(list(data["vocab"].words)) + "\n", encoding="utf-8")
+    checkpoint = latest_checkpoint(out / "checkpoints") if cfg.resume else None
+    state = TrainState(**load_checkpoint(checkpoint, model, optimizer, scheduler)) if checkpoint else TrainState()
+    print(f"[alba] text CNN ({cfg.mode}) on {data['task'].name}: {len(train_ids)} training and {len(eval_ids)} "
+          f"evaluation sentences, vocabulary {len(data['vocab'])}"
+          + (f" ({data['found']} with a pretrained vector)" if vectors is not None else "")
+          + f"; {model.num_parameters()} parameters, {steps_per_epoch} steps per epoch"
+          + (f"; resuming at step {state.step}" if checkpoint else ""), flush=True)
+    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project, resume=checkpoint is not None)
+    engine = Engine(model, optimizer, scheduler, make_accelerator(), max_steps=cfg.epochs * steps_per_epoch,
+                    output_dir=out, tracker=tracker, grad_clip=0.0, log_every=cfg.log_every,
+                    save_every=cfg.save_every, keep_checkpoints=cfg.keep_checkpoints, eval_every=steps_per_epoch,
+                    progress=cfg.progress)
+
+    def batches(epoch: int, start: int):
+        sampler = GlobalBatchSampler(len(train_ids), cfg.batch_size, cfg.seed)
+        sampler.set_epoch(epoch, start)
+        for indices in sampler:
+            yield collate([train_ids[i] for i in indices], train_labels[indices])
+
+    @torch.no_grad()
+    def evaluate() -> dict:
+        engine.model.eval()
+        sums, n_batches = {}, 0
+        for i in range(0, len(eval_ids), 500):
+            batch = engine._to_device(collate(eval_ids[i:i + 500], eval_labels[i:i + 500]))
+            for name, value in output_metrics(engine.model(**batch)).items():
+                sums[name] = sums.get(name, 0.0) + float(value)
+            n_batches += 1
+        engine.model.train()
+        metrics = summarize(sums, n_batches)
+        print(f"[alba] step {state.step}: {cfg.eval_file} accuracy {100 * metrics['label_accuracy']:.2f}%", flush=True)
+        return metrics
+
+    try:
+        state = engine.fit(batches, state, evaluate=evaluate)
+        final = evaluate()
+        tracker.log({f"eval/{k}": v for k, v in final.items()}, step=state.step)
+        tracker.summary({"eval/accuracy": final["label_accuracy"]})
+    finally:
+        tracker.close()
+    model.save_pretrained(out)
+    result = {"mode": cfg.mode, "eval_accuracy": final["label_accuracy"], "eval_loss": final["loss"],
+              "steps": state.step, "train_seconds": state.train_seconds}
+    (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    print(f"\n{data['task'].name} {cfg.eval_file} accuracy, text CNN ({cfg.mode}, {cfg.epochs} epochs on "
+          f"{cfg.train_file}): {100 * final['label_accuracy']:.2f}%"
+          + (f" (Kim 2014, full SST-2 training set: {PAPER_ACCURACY[cfg.mode]}%)" if cfg.task == "sst2" else ""))
+
+
+text_cnn = config_command("text_cnn", "alba baseline text_cnn: convolutional sentence classifier (Kim 2014) on a "
+                          "single-sentence GLUE task; prints the dev accuracy", TextCnnRunConfig, _run_text_cnn)
