@@ -1,5 +1,6 @@
-"""`alba baseline text_cnn`: Kim's (2014) convolutional sentence classifier on a single-sentence GLUE task (SST-2 by
-default), trained by the shared engine; prints the dev accuracy after every epoch and at the end."""
+"""`alba baseline text_cnn`: Kim's (2014) convolutional sentence classifier, or with --model=char the character-level
+CNN of Zhang et al. (2015, small), on a single-sentence GLUE task (SST-2 by default), trained by the shared engine;
+prints the dev accuracy after every epoch and at the end."""
 from __future__ import annotations
 
 import dataclasses
@@ -26,6 +27,12 @@ class TextCnnRunConfig:
     train_file: str = _opt("train.tsv", "training TSV inside data_dir", group="data")
     eval_file: str = _opt("dev.tsv", "evaluation TSV inside data_dir (with labels)", group="data")
     # -- model
+    model: str = _opt("word", "'word': Kim's word CNN (the options below up to --max_norm); 'char': the "
+                      "character-level CNN of Zhang et al. 2015, small (--char_length, --char_lr)", ("word", "char"),
+                      "model")
+    char_length: int = _opt(1014, "--model=char: characters kept per text (at least 123)", group="model")
+    char_lr: float = _opt(0.01, "--model=char: SGD learning rate (momentum 0.9), halved every 3 epochs, 10 times at "
+                          "most, as in the paper", group="model")
     mode: str = _opt("rand", "embeddings: 'rand' (uniform, trained), 'static' (pretrained, frozen), 'non-static' "
                      "(pretrained, trained) or 'multichannel' (a frozen and a trained copy)",
                      ("rand", "static", "non-static", "multichannel"), "model")
@@ -73,7 +80,9 @@ class TextCnnRunConfig:
                 raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
         if not 0 <= self.dropout < 1 or self.max_norm < 0 or not 0 < self.rho < 1 or self.eps <= 0:
             raise ConfigError("--dropout must be in [0, 1), --max_norm non-negative, --rho in (0, 1), --eps positive")
-        if self.mode != "rand" and not self.vectors:
+        if self.char_length < 123 or self.char_lr <= 0:
+            raise ConfigError("--char_length must be at least 123 (the six convolutions' span) and --char_lr positive")
+        if self.model == "word" and self.mode != "rand" and not self.vectors:
             raise ConfigError(f"--mode={self.mode} needs --vectors: a word2vec text-format file")
         if self.overwrite and self.resume:
             raise ConfigError("--overwrite and --resume exclude each other")
@@ -105,9 +114,9 @@ class TextCnnRunConfig:
 
 
 def load_data(cfg: TextCnnRunConfig) -> dict:
-    """Both files read and checked (bad rows name file and line), the vocabulary (training words; in the
-    pretrained modes also evaluation words that have a vector, as the paper's vocabulary covers all its data) and
-    the starting vectors."""
+    """Both files read and checked (bad rows name file and line); for the word CNN the vocabulary (training words;
+    in the pretrained modes also evaluation words that have a vector, as the paper's vocabulary covers all its data)
+    and the starting vectors, for the character CNN the quantized texts."""
     import numpy as np
 
     from data_pipeline import DataError
@@ -120,14 +129,19 @@ def load_data(cfg: TextCnnRunConfig) -> dict:
     root = Path(cfg.data_dir)
     if not root.is_dir():
         raise ConfigError(f"--data_dir {root} is not a directory")
-    split = {}
+    raw = {}
     for name, file in (("train", cfg.train_file), ("eval", cfg.eval_file)):
         examples = read_glue_file(root / file, task)
         unlabeled = next((e for e in examples if e.label is None), None)
         if unlabeled is not None or not examples:
             raise DataError(f"{root / file}: {'no examples' if not examples else 'no label column'}; "
                             f"training and evaluation need labelled rows")
-        split[name] = [(e.text_a.split(), e.label) for e in examples]
+        raw[name] = [(e.text_a, e.label) for e in examples]
+    if cfg.model == "char":
+        from modeling.baselines.char_cnn import quantize
+        return {"task": task, "vocab": None, **{name: (list(quantize([w for w, _ in rows], cfg.char_length)),
+                                                       np.array([y for _, y in rows])) for name, rows in raw.items()}}
+    split = {name: [(text.split(), y) for text, y in rows] for name, rows in raw.items()}
     pretrained = None
     if cfg.mode != "rand":
         try:
@@ -169,6 +183,7 @@ def _run_text_cnn(cfg: TextCnnRunConfig):
     import torch
 
     from launch.baseline import prepare_run_dir
+    from modeling.baselines.char_cnn import CharCNN, CharCNNConfig
     from modeling.baselines.text_cnn import TextCNN, TextCNNConfig, adadelta_with_max_norm
     from pretrain.checkpoint import latest_checkpoint, load_checkpoint
     from pretrain.engine import Engine, TrainState, make_accelerator, output_metrics, summarize
@@ -185,19 +200,27 @@ def _run_text_cnn(cfg: TextCnnRunConfig):
     cfg.output_dir = cfg.output_dir or str(Path("runs") / f"text_cnn-{time.strftime('%Y%m%d-%H%M%S')}")
     out = prepare_run_dir(cfg)
     torch.manual_seed(cfg.seed)
-    vectors = data["vectors"]
-    model = TextCNN(TextCNNConfig(len(data["vocab"]), data["task"].num_labels, cfg.mode,
-                                  cfg.embedding_size if vectors is None else vectors.shape[1], cfg.widths(),
-                                  cfg.num_filters, cfg.dropout, cfg.max_norm), vectors)
-    optimizer = adadelta_with_max_norm(model, cfg.rho, cfg.eps)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)  # Adadelta sets its own step sizes
     steps_per_epoch = len(train_ids) // cfg.batch_size
-    (out / "vocab.json").write_text(json.dumps(list(data["vocab"].words)) + "\n", encoding="utf-8")
+    if cfg.model == "char":
+        model = CharCNN(CharCNNConfig(data["task"].num_labels, cfg.char_length))
+        optimizer = torch.optim.SGD(model.parameters(), lr=cfg.char_lr, momentum=0.9)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: 0.5 ** min(10, step // (3 * steps_per_epoch)))
+        name = "character CNN"
+    else:
+        vectors = data["vectors"]
+        model = TextCNN(TextCNNConfig(len(data["vocab"]), data["task"].num_labels, cfg.mode,
+                                      cfg.embedding_size if vectors is None else vectors.shape[1], cfg.widths(),
+                                      cfg.num_filters, cfg.dropout, cfg.max_norm), vectors)
+        optimizer = adadelta_with_max_norm(model, cfg.rho, cfg.eps)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)  # Adadelta sets its own steps
+        name = f"text CNN ({cfg.mode})"
+        (out / "vocab.json").write_text(json.dumps(list(data["vocab"].words)) + "\n", encoding="utf-8")
     checkpoint = latest_checkpoint(out / "checkpoints") if cfg.resume else None
     state = TrainState(**load_checkpoint(checkpoint, model, optimizer, scheduler)) if checkpoint else TrainState()
-    print(f"[alba] text CNN ({cfg.mode}) on {data['task'].name}: {len(train_ids)} training and {len(eval_ids)} "
-          f"evaluation sentences, vocabulary {len(data['vocab'])}"
-          + (f" ({data['found']} with a pretrained vector)" if vectors is not None else "")
+    print(f"[alba] {name} on {data['task'].name}: {len(train_ids)} training and {len(eval_ids)} evaluation sentences"
+          + (f", vocabulary {len(data['vocab'])}" if data["vocab"] else "")
+          + (f" ({data['found']} with a pretrained vector)" if data.get("vectors") is not None else "")
           + f"; {model.num_parameters()} parameters, {steps_per_epoch} steps per epoch"
           + (f"; resuming at step {state.step}" if checkpoint else ""), flush=True)
     tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project, resume=checkpoint is not None)
@@ -234,13 +257,14 @@ def _run_text_cnn(cfg: TextCnnRunConfig):
     finally:
         tracker.close()
     model.save_pretrained(out)
-    result = {"mode": cfg.mode, "eval_accuracy": final["label_accuracy"], "eval_loss": final["loss"],
+    result = {"model": cfg.model, "mode": cfg.mode, "eval_accuracy": final["label_accuracy"], "eval_loss": final["loss"],
               "steps": state.step, "train_seconds": state.train_seconds}
     (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    print(f"\n{data['task'].name} {cfg.eval_file} accuracy, text CNN ({cfg.mode}, {cfg.epochs} epochs on "
-          f"{cfg.train_file}): {100 * final['label_accuracy']:.2f}%"
-          + (f" (Kim 2014, full SST-2 training set: {PAPER_ACCURACY[cfg.mode]}%)" if cfg.task == "sst2" else ""))
+    print(f"\n{data['task'].name} {cfg.eval_file} accuracy, {name}, {cfg.epochs} epochs on "
+          f"{cfg.train_file}: {100 * final['label_accuracy']:.2f}%"
+          + (f" (Kim 2014, full SST-2 training set: {PAPER_ACCURACY[cfg.mode]}%)"
+             if cfg.task == "sst2" and cfg.model == "word" else ""))
 
 
-text_cnn = config_command("text_cnn", "alba baseline text_cnn: convolutional sentence classifier (Kim 2014) on a "
-                          "single-sentence GLUE task; prints the dev accuracy", TextCnnRunConfig, _run_text_cnn)
+text_cnn = config_command("text_cnn", "alba baseline text_cnn: convolutional sentence classifier (Kim 2014; "
+                          "--model=char: Zhang et al. 2015) on a single-sentence GLUE task; prints the dev accuracy", TextCnnRunConfig, _run_text_cnn)

@@ -8,15 +8,19 @@ dropout and the output layer. Weights start N(0, 0.05) (the small model's initia
 """
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 from torch import nn
 
-from ..model import AlbaPreTrainedModel
+from ..model import CONFIG_NAME, WEIGHTS_NAME, AlbaPreTrainedModel
 
 # The paper's alphabet: 26 letters, 10 digits, 33 other characters and the newline.
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-,;.!?:'\"/\\|_@#$%^&*~`+-=<>()[]{}\n"
@@ -104,3 +108,10 @@ class CharCNN(AlbaPreTrainedModel):
             return CharCNNOutput(None, None, None, logits)
         return CharCNNOutput(F.cross_entropy(logits, labels), (logits.argmax(-1) == labels).sum(),
                              labels.new_tensor(len(labels)), logits)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike) -> "CharCNN":
+        directory = Path(directory)
+        model = cls(CharCNNConfig(**json.loads((directory / CONFIG_NAME).read_text(encoding="utf-8"))))
+        model.load_state_dict(load_file(directory / WEIGHTS_NAME))
+        return model
