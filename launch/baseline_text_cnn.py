@@ -257,8 +257,8 @@ def _run_text_cnn(cfg: TextCnnRunConfig):
     finally:
         tracker.close()
     model.save_pretrained(out)
-    result = {"model": cfg.model, "mode": cfg.mode, "eval_accuracy": final["label_accuracy"], "eval_loss": final["loss"],
-              "steps": state.step, "train_seconds": state.train_seconds}
+    result = {"model": cfg.model, "mode": cfg.mode, "eval_accuracy": final["label_accuracy"],
+              "eval_loss": final["loss"], "steps": state.step, "train_seconds": state.train_seconds}
     (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(f"\n{data['task'].name} {cfg.eval_file} accuracy, {name}, {cfg.epochs} epochs on "
           f"{cfg.train_file}: {100 * final['label_accuracy']:.2f}%"
@@ -267,4 +267,5 @@ def _run_text_cnn(cfg: TextCnnRunConfig):
 
 
 text_cnn = config_command("text_cnn", "alba baseline text_cnn: convolutional sentence classifier (Kim 2014; "
-                          "--model=char: Zhang et al. 2015) on a single-sentence GLUE task; prints the dev accuracy", TextCnnRunConfig, _run_text_cnn)
+                          "--model=char: Zhang et al. 2015) on a single-sentence GLUE task; prints the dev accuracy",
+                          TextCnnRunConfig, _run_text_cnn)
