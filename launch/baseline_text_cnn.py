@@ -168,10 +168,9 @@ def collate(sentences, labels) -> dict:
 
     width = max(1, max(len(s) for s in sentences))
     ids = np.zeros((len(sentences), width), dtype=np.int64)
-    for i, s in enumerate(sentences):
-        ids[i, :len(s)] = s
     mask = np.zeros_like(ids)
     for i, s in enumerate(sentences):
+        ids[i, :len(s)] = s
         mask[i, :len(s)] = 1
     return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask),
             "labels": torch.as_tensor(np.asarray(labels), dtype=torch.long)}
@@ -241,8 +240,8 @@ def _run_text_cnn(cfg: TextCnnRunConfig):
         sums, n_batches = {}, 0
         for i in range(0, len(eval_ids), 500):
             batch = engine._to_device(collate(eval_ids[i:i + 500], eval_labels[i:i + 500]))
-            for name, value in output_metrics(engine.model(**batch)).items():
-                sums[name] = sums.get(name, 0.0) + float(value)
+            for metric, value in output_metrics(engine.model(**batch)).items():
+                sums[metric] = sums.get(metric, 0.0) + float(value)
             n_batches += 1
         engine.model.train()
         metrics = summarize(sums, n_batches)
