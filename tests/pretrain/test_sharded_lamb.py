@@ -42,6 +42,7 @@ def sharded_worker(rank, init_file, out_file):
         torch.save({"weights": weights, "owned": owned, "state_entries": len(state["state"])}, out_file)
     else:
         torch.save({"owned": owned}, f"{out_file}.1")
+    dist.barrier()  # no rank tears down its connections while the other still uses them (gloo aborts then)
     dist.destroy_process_group()
 
 
