@@ -57,6 +57,9 @@ class RunConfig:
     mask_prob: float = _opt(0.15, "fraction of tokens chosen for MLM", group="data")
     max_predictions: int = _opt(20, "at most this many MLM positions per example", group="data")
     eval_fraction: float = _opt(0.2, "fraction of documents held out for evaluation", group="data")
+    num_workers: int = _opt(0, "DataLoader worker processes per training process that build pairs, masks and "
+                            "batches (0: in the training process); batches are the same for any number",
+                            group="data")
     # -- model
     model: str = _opt("albert-demo", "model preset (see modeling.PRESETS)", group="model")
     model_overrides: dict = _opt(None, "preset fields to override, e.g. --model_overrides='{\"hidden_size\": 128}'",
@@ -133,6 +136,8 @@ class RunConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
+        if self.num_workers < 0:
+            raise ConfigError(f"--num_workers must be 0 or more, got {self.num_workers}")
         for name in ["short_seq_prob", "eval_fraction"]:
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
@@ -172,7 +177,7 @@ class RunConfig:
     # Options a resumed run may change: how it is launched, logged and saved, not what it trains.
     RESUMABLE_CHANGES = ("overwrite", "resume", "progress", "output_dir", "max_minutes", "wandb", "log_every",
                          "eval_every", "save_every", "keep_checkpoints", "grad_accum_steps", "deepspeed_config",
-                         "shard_optimizer")
+                         "shard_optimizer", "num_workers")
 
     def differences(self, other: "RunConfig", ignore=RESUMABLE_CHANGES) -> list[str]:
         a, b = self.to_dict(), other.to_dict()

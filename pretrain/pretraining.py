@@ -94,7 +94,8 @@ class PretrainingData:
         sampler = GlobalBatchSampler(len(instances), self.cfg.batch_size, self.cfg.seed, self.rank, self.world)
         sampler.set_epoch(epoch, start_batch)
         self.collator.set_epoch(epoch)
-        return DataLoader(PretrainingDataset(instances), batch_sampler=sampler, collate_fn=self._collate)
+        return DataLoader(PretrainingDataset(instances), batch_sampler=sampler, collate_fn=self._collate,
+                          num_workers=self.cfg.num_workers)
 
     def eval_batches(self):
         shard = PretrainingDataset(self.eval_instances)

@@ -50,9 +50,10 @@ def single(tmp_path_factory):
     return out
 
 
-def test_gradient_accumulation_equals_one_batch(single, tmp_path):
-    out = tmp_path / "accum"
-    proc = run_cli(SCRIPT, *ARGS, "--grad_accum_steps=4", f"--output_dir={out}")
+@pytest.mark.parametrize("option", ["--grad_accum_steps=4", "--num_workers=2"])
+def test_accumulation_and_loader_workers_give_the_same_run(single, tmp_path, option):
+    out = tmp_path / "run"
+    proc = run_cli(SCRIPT, *ARGS, option, f"--output_dir={out}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert_same_run(single, out)
 
