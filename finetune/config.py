@@ -3,14 +3,10 @@ same checking (unknown keys name the valid ones, ill-typed values are refused) a
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from pretrain.config import ConfigError, typed_options
-
-
-def _opt(default, help: str, choices: tuple | None = None, group: str = ""):
-    return field(default=default, metadata={"help": help, "choices": choices, "group": group})
+from pretrain.config import ConfigError, _opt, check_options, typed_options
 
 
 GRID_KEYS = ("lr", "batch_size", "epochs", "seed")
@@ -70,15 +66,9 @@ class FinetuneConfig:
             if key not in GRID_KEYS or not isinstance(values, list) or not values:
                 raise ConfigError(f"--grid must map some of {', '.join(GRID_KEYS)} to non-empty lists; got "
                                   f"{key}={values!r}")
-        for f in dataclasses.fields(self):
-            choices = f.metadata.get("choices")
-            if choices and getattr(self, f.name) not in choices:
-                raise ConfigError(f"--{f.name}={getattr(self, f.name)!r} is not one of {', '.join(choices)}")
         if not self.model:
             raise ConfigError("--model is required: a pretraining run, a transformers directory or a preset name")
-        for name in ("max_seq_length", "batch_size", "epochs", "log_every", "vocab_size"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
+        check_options(self, positive=("max_seq_length", "batch_size", "epochs", "log_every", "vocab_size"))
         if self.lr <= 0 or self.warmup < 0 or self.weight_decay < 0 or self.grad_clip < 0 or self.max_train_examples < 0:
             raise ConfigError("--lr must be positive and --warmup, --weight_decay, --grad_clip, --max_train_examples "
                               "non-negative")
@@ -124,8 +114,6 @@ class SquadConfig(FinetuneConfig):
             raise ConfigError("--grid is only implemented for GLUE; run SQuAD once per setting")
         if self.version not in (1, 2):
             raise ConfigError(f"--version must be 1 or 2, got {self.version}")
-        for name in ("doc_stride", "max_query_length", "n_best", "max_answer_length"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
+        check_options(self, positive=("doc_stride", "max_query_length", "n_best", "max_answer_length"))
         if not (self.train_file or not self.do_train) or not self.dev_file:
             raise ConfigError("--dev_file (and --train_file when training) must name SQuAD JSON files")

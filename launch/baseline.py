@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launch.command import config_command
-from pretrain.config import ConfigError, _opt, typed_options
+from pretrain.config import ConfigError, _opt, check_options, typed_options
 
 
 @dataclass
@@ -68,14 +68,8 @@ class MemN2NRunConfig:
                          "progress")
 
     def __post_init__(self):
-        for f in dataclasses.fields(self):
-            choices = f.metadata.get("choices")
-            if choices and getattr(self, f.name) not in choices:
-                raise ConfigError(f"--{f.name}={getattr(self, f.name)!r} is not one of {', '.join(choices)}")
-        for name in ("memory_size", "embedding_size", "hops", "epochs", "batch_size", "lr_halve_every",
-                     "log_every", "save_every", "keep_checkpoints"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
+        check_options(self, positive=("memory_size", "embedding_size", "hops", "epochs", "batch_size",
+                                     "lr_halve_every", "log_every", "save_every", "keep_checkpoints"))
         if not 0 < self.valid_fraction < 1 or self.random_noise < 0:
             raise ConfigError("--valid_fraction must be in (0, 1) and --random_noise non-negative")
         if self.lr <= 0 or self.linear_start_lr <= 0 or self.init_std <= 0 or self.grad_clip < 0:

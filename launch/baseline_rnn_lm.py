@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launch.command import config_command
-from pretrain.config import ConfigError, _opt, typed_options
+from pretrain.config import ConfigError, _opt, check_options, typed_options
 
 # "small" and "medium": Zaremba et al. (2014), the non-regularized and regularized PTB models (REFERENCE.md §6),
 # made for PTB's 930k training words; the values and the schedule lr * decay^max(0, epoch + 1 - decay_after) are
@@ -85,14 +85,8 @@ class RnnLmRunConfig:
                          "progress")
 
     def __post_init__(self):
-        for f in dataclasses.fields(self):
-            choices = f.metadata.get("choices")
-            if choices and getattr(self, f.name) not in choices:
-                raise ConfigError(f"--{f.name}={getattr(self, f.name)!r} is not one of {', '.join(choices)}")
-        for name in ("hidden_size", "num_layers", "ngram_order", "epochs", "unroll", "batch_size", "log_every",
-                     "save_every", "keep_checkpoints"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
+        check_options(self, positive=("hidden_size", "num_layers", "ngram_order", "epochs", "unroll", "batch_size",
+                                     "log_every", "save_every", "keep_checkpoints"))
         if not 0 < self.train_fraction < 1 or not 0 <= self.dropout < 1:
             raise ConfigError("--train_fraction must be in (0, 1) and --dropout in [0, 1)")
         if self.temperature <= 0 or self.sample_length < 0:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launch.command import config_command
-from pretrain.config import ConfigError, _coerce, _opt, _read_config_file
+from pretrain.config import ConfigError, _opt, check_options, typed_options
 
 PAD, UNK = "<pad>", "<unk>"
 # Kim (2014), Table 2, SST-2 (full training set, phrases included); a comparison, not a target.
@@ -67,17 +67,11 @@ class TextCnnRunConfig:
                          "progress")
 
     def __post_init__(self):
-        for f in dataclasses.fields(self):
-            choices = f.metadata.get("choices")
-            if choices and getattr(self, f.name) not in choices:
-                raise ConfigError(f"--{f.name}={getattr(self, f.name)!r} is not one of {', '.join(choices)}")
         if isinstance(self.filter_widths, (list, tuple)):  # fire reads --filter_widths=3,4,5 as a tuple
             self.filter_widths = ",".join(map(str, self.filter_widths))
         self.widths()
-        for name in ("embedding_size", "num_filters", "epochs", "batch_size", "log_every", "save_every",
-                     "keep_checkpoints"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
+        check_options(self, positive=("embedding_size", "num_filters", "epochs", "batch_size", "log_every",
+                                     "save_every", "keep_checkpoints"))
         if not 0 <= self.dropout < 1 or self.max_norm < 0 or not 0 < self.rho < 1 or self.eps <= 0:
             raise ConfigError("--dropout must be in [0, 1), --max_norm non-negative, --rho in (0, 1), --eps positive")
         if self.char_length < 123 or self.char_lr <= 0:
@@ -101,16 +95,7 @@ class TextCnnRunConfig:
 
     @classmethod
     def build(cls, config_file: str | None = None, **overrides) -> "TextCnnRunConfig":
-        values = _read_config_file(config_file) if config_file else {}
-        values.update(overrides)
-        valid = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(valid))
-        if unknown:
-            raise ConfigError(f"unknown option{'s' if len(unknown) > 1 else ''} "
-                              f"{', '.join('--' + u for u in unknown)}; valid options: {', '.join(sorted(valid))}")
-        if isinstance(values.get("filter_widths"), (list, tuple)):
-            values["filter_widths"] = ",".join(map(str, values["filter_widths"]))
-        return cls(**{k: _coerce(valid[k], v) for k, v in values.items()})
+        return cls(**typed_options(cls, config_file, overrides, joined=("filter_widths",)))
 
 
 def load_data(cfg: TextCnnRunConfig) -> dict:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launch.command import config_command
-from pretrain.config import ConfigError, _opt, typed_options
+from pretrain.config import ConfigError, _opt, check_options, typed_options
 
 
 @dataclass
@@ -70,14 +70,8 @@ class Word2VecRunConfig:
                          "keep_checkpoints", "wandb", "progress", "similarity", "analogies", "compile")
 
     def __post_init__(self):
-        for f in dataclasses.fields(self):
-            choices = f.metadata.get("choices")
-            if choices and getattr(self, f.name) not in choices:
-                raise ConfigError(f"--{f.name}={getattr(self, f.name)!r} is not one of {', '.join(choices)}")
-        for name in ("min_count", "window", "dim", "epochs", "words_per_batch", "log_every", "save_every",
-                     "keep_checkpoints"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
+        check_options(self, positive=("min_count", "window", "dim", "epochs", "words_per_batch", "log_every",
+                                     "save_every", "keep_checkpoints"))
         for name in ("negatives", "sample", "lr", "min_lr", "chunk_size", "stop_at_step"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name} must not be negative, got {getattr(self, name)}")

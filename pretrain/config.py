@@ -127,15 +127,8 @@ class RunConfig:
                 if phase.max_steps <= 0:
                     raise ConfigError("every phase's max_steps must be positive")
             self.max_steps = sum(p["max_steps"] for p in self.phases)
-        for f in dataclasses.fields(self):
-            choices = f.metadata.get("choices")
-            if choices and getattr(self, f.name) not in choices:
-                raise ConfigError(f"--{f.name}={getattr(self, f.name)!r} is not one of {', '.join(choices)}")
-        positive = ["vocab_size", "max_seq_length", "max_predictions", "batch_size", "max_steps", "log_every",
-                    "grad_accum_steps"]
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"--{name} must be positive, got {getattr(self, name)}")
+        check_options(self, positive=("vocab_size", "max_seq_length", "max_predictions", "batch_size", "max_steps",
+                                     "log_every", "grad_accum_steps"))
         if self.num_workers < 0:
             raise ConfigError(f"--num_workers must be 0 or more, got {self.num_workers}")
         for name in ["short_seq_prob", "eval_fraction"]:
@@ -182,6 +175,17 @@ class RunConfig:
     def differences(self, other: "RunConfig", ignore=RESUMABLE_CHANGES) -> list[str]:
         a, b = self.to_dict(), other.to_dict()
         return [k for k in a if k not in ignore and a[k] != b[k]]
+
+
+def check_options(cfg, positive: tuple[str, ...] = ()) -> None:
+    """Every option with choices holds one of them, and the `positive` ones are above zero; errors name the flag."""
+    for f in dataclasses.fields(cfg):
+        choices = f.metadata.get("choices")
+        if choices and getattr(cfg, f.name) not in choices:
+            raise ConfigError(f"--{f.name}={getattr(cfg, f.name)!r} is not one of {', '.join(choices)}")
+    for name in positive:
+        if getattr(cfg, name) <= 0:
+            raise ConfigError(f"--{name} must be positive, got {getattr(cfg, name)}")
 
 
 def typed_options(cls, config_file: str | None, overrides: dict, joined: tuple[str, ...] = ()) -> dict:
