@@ -7,6 +7,7 @@ import torch
 
 from .errors import DataError
 from .masking import Draws, mask_batch
+from .packing import pack_rows
 from .tokenizer import SpecialTokens
 
 MASKINGS = ("token", "wwm", "ngram")
@@ -24,11 +25,17 @@ class PretrainingCollator:
     reference's precomputed data does (without its dupe_factor copies). "wwm" masks whole words and needs
     `continuation_ids` (see word_continuation_ids); "ngram" masks ALBERT's spans of 1-3 whole words (of tokens when
     no `continuation_ids` are given).
+
+    With `pack`, the masked items are then packed several to a row of `pad_to` tokens (see packing.py), cut into
+    `micro_batches` parts that are packed separately; the output gains `position_ids`, `pack_ids` and
+    `cls_positions`, and `sentence_labels` becomes (rows, pairs per row) with -100 at empty slots. Masks are the
+    same as without packing.
     """
 
     def __init__(self, special: SpecialTokens, vocab_size: int, mask_prob: float = 0.15, max_predictions: int = 20,
                  masking: str = "token", seed: int = 0, epoch: int = 0, pad_to: int | None = None,
-                 continuation_ids: Iterable[int] | None = None, static: bool = False):
+                 continuation_ids: Iterable[int] | None = None, static: bool = False, pack: bool = False,
+                 micro_batches: int = 1):
         if masking not in MASKINGS:
             raise DataError(f"masking must be one of {', '.join(MASKINGS)}; got {masking!r}")
         if masking == "wwm" and continuation_ids is None:
@@ -39,6 +46,11 @@ class PretrainingCollator:
             raise DataError(f"need 0 < mask_prob < 1 and max_predictions >= 1; got {mask_prob}, {max_predictions}")
         if seed < 0 or epoch < 0:
             raise DataError(f"seed and epoch must be non-negative; got {seed}, {epoch}")
+        if pack and not pad_to:
+            raise DataError("pack=True needs pad_to, the length of a packed row")
+        if micro_batches < 1:
+            raise DataError(f"micro_batches must be >= 1; got {micro_batches}")
+        self.pack, self.micro_batches = pack, micro_batches
         self.special, self.vocab_size, self.mask_prob = special, vocab_size, mask_prob
         self.max_predictions, self.seed, self.epoch, self.pad_to = max_predictions, seed, epoch, pad_to
         self.ngram, self.static, self.continuation = masking == "ngram", static, None
@@ -57,9 +69,10 @@ class PretrainingCollator:
         len_a = np.fromiter((len(it["tokens_a"]) for it in items), dtype=np.int64, count=len(items))
         len_b = np.fromiter((len(it["tokens_b"]) for it in items), dtype=np.int64, count=len(items))
         lengths = len_a + len_b + np.where(len_b > 0, 3, 2)
-        width = self.pad_to or int(lengths.max())
-        if lengths.max() > width:
-            raise DataError(f"an item of {lengths.max()} tokens does not fit pad_to={width}")
+        if self.pad_to and lengths.max() > self.pad_to:
+            raise DataError(f"an item of {lengths.max()} tokens does not fit pad_to={self.pad_to}")
+        # Packing starts from the batch padded to its longest item: the rows are filled from there.
+        width = int(lengths.max()) if self.pack else self.pad_to or int(lengths.max())
         positions = np.arange(width)
         filled = positions < lengths[:, None]
         # One flat run of every item's [CLS] A [SEP] B [SEP], poured into the rows in order.
@@ -80,7 +93,9 @@ class PretrainingCollator:
         input_ids, mlm_labels = mask_batch(input_ids, candidates, s.mask, (s.first_regular_id, self.vocab_size),
                                            self.mask_prob, self.max_predictions, draws, continuation, self.ngram)
         token_type_ids = (filled & (positions >= (len_a + 2)[:, None])).astype(np.int64)
-        return {"input_ids": torch.from_numpy(input_ids), "token_type_ids": torch.from_numpy(token_type_ids),
-                "attention_mask": torch.from_numpy(filled.astype(np.int64)),
-                "mlm_labels": torch.from_numpy(mlm_labels),
-                "sentence_labels": torch.tensor([item["label"] for item in items], dtype=torch.long)}
+        batch = {"input_ids": input_ids, "token_type_ids": token_type_ids, "attention_mask": filled.astype(np.int64),
+                 "mlm_labels": mlm_labels,
+                 "sentence_labels": np.fromiter((it["label"] for it in items), dtype=np.int64, count=len(items))}
+        if self.pack:
+            batch = pack_rows(batch, lengths, self.pad_to, s.pad, self.micro_batches)
+        return {name: torch.from_numpy(value) for name, value in batch.items()}

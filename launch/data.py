@@ -75,7 +75,7 @@ def build(corpus: str, tokenizer: str, out: str, num_proc: int = 1, shard_tokens
 
 
 def inspect(source: str = "synthetic", tokenizer_path: str = "", task: str = "sop", max_seq_length: int = 64,
-            count: int = 3, seed: int = 0, masking: str = "token"):
+            count: int = 3, seed: int = 0, masking: str = "token", pack: bool = False):
     """Print decoded training pairs with their masks and labels, as the model will see them.
 
     Args:
@@ -86,6 +86,8 @@ def inspect(source: str = "synthetic", tokenizer_path: str = "", task: str = "so
         count: how many examples (default 3)
         seed: seed of pairing and masking (default 0)
         masking: 'token', 'wwm' or 'ngram' (default 'token')
+        pack: pack the pairs into rows of max_seq_length, as --pack_pairs does; ' ‖ ' marks where a pair ends
+            (default False)
     """
     from data_pipeline import (PretrainingCollator, PretrainingDataset, SpecialTokens, create_instances,
                                load_corpus, load_tokenizer, tokenize_corpus, train_tokenizer,
@@ -101,16 +103,25 @@ def inspect(source: str = "synthetic", tokenizer_path: str = "", task: str = "so
         ids = tokenize_corpus(tok, docs, progress=False)
     instances = create_instances(ids, max_seq_length=max_seq_length, task=task, seed=seed)[:count]
     collate = PretrainingCollator(SpecialTokens.from_tokenizer(tok), tok.get_vocab_size(), masking=masking,
-                                  seed=seed, continuation_ids=word_continuation_ids(tok))
+                                  seed=seed, continuation_ids=word_continuation_ids(tok), pack=pack,
+                                  pad_to=max_seq_length if pack else None)
     batch = collate([PretrainingDataset(instances)[i] for i in range(len(instances))])
-    for row in range(len(instances)):
+    for row in range(len(batch["input_ids"])):
         n = int(batch["attention_mask"][row].sum())
         shown = []
         for pos in range(n):
             token = tok.id_to_token(int(batch["input_ids"][row, pos]))
             label = int(batch["mlm_labels"][row, pos])
+            if pack and pos and batch["pack_ids"][row, pos] != batch["pack_ids"][row, pos - 1]:
+                shown.append("‖")
             shown.append(f"{token}<{tok.id_to_token(label)}>" if label != -100 else token)
-        print(f"--- example {row}: {task} label {int(batch['sentence_labels'][row])}")
+        labels = batch["sentence_labels"][row]
+        if pack:
+            labels = labels[labels != -100].tolist()
+            print(f"--- row {row}: {len(labels)} pair{'s' * (len(labels) != 1)}, {n}/{max_seq_length} tokens; "
+                  f"{task} labels {labels}")
+        else:
+            print(f"--- example {row}: {task} label {int(labels)}")
         print(" ".join(shown))
 
 

@@ -22,7 +22,8 @@ class SelfAttention(nn.Module):
         self.layer_norm = nn.LayerNorm(H, eps=config.layer_norm_eps)
 
     def forward(self, hidden: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
-        """`keep`: (B, 1, 1, T) boolean, True at real tokens, or None when nothing is padded."""
+        """`keep`: boolean, True where a query may attend a key: (B, 1, 1, T) for padding, (B, 1, T, T) for packed
+        rows, or None when nothing is padded."""
         B, T, H = hidden.shape
         q, k, v = (proj(hidden).view(B, T, self.num_heads, -1).transpose(1, 2)
                    for proj in (self.query, self.key, self.value))

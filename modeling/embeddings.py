@@ -21,31 +21,37 @@ class Embeddings(nn.Module):
         self.projection = nn.Linear(E, H) if E != H else None
         self.debug_checks = config.debug_checks
 
-    def check_inputs(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None) -> None:
+    def check_inputs(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None,
+                     position_ids: torch.Tensor | None = None) -> None:
         """Shapes and the length are always checked (free). Id ranges are checked on CPU tensors always, and on
         accelerators only with `debug_checks`: reading the min/max back waits for the device, every step. Without
         the check an out-of-range id is an opaque index error on CPU and a device-side assert on CUDA."""
         if input_ids.dim() != 2:
             raise ValueError(f"input_ids must be (batch, length); got shape {tuple(input_ids.shape)}")
-        if token_type_ids is not None and token_type_ids.shape != input_ids.shape:
-            raise ValueError(f"token_type_ids shape {tuple(token_type_ids.shape)} differs from input_ids shape "
-                             f"{tuple(input_ids.shape)}")
+        for name, ids in (("token_type_ids", token_type_ids), ("position_ids", position_ids)):
+            if ids is not None and ids.shape != input_ids.shape:
+                raise ValueError(f"{name} shape {tuple(ids.shape)} differs from input_ids shape "
+                                 f"{tuple(input_ids.shape)}")
         if input_ids.shape[1] > self.position_embeddings.num_embeddings:
             raise ValueError(f"sequence length {input_ids.shape[1]} exceeds max_position_embeddings="
                              f"{self.position_embeddings.num_embeddings}")
         if input_ids.numel() and (self.debug_checks or input_ids.device.type == "cpu"):
             for name, ids, size, field in (("input_ids", input_ids, self.word_embeddings.num_embeddings, "vocab_size"),
                                            ("token_type_ids", token_type_ids,
-                                            self.token_type_embeddings.num_embeddings, "type_vocab_size")):
+                                            self.token_type_embeddings.num_embeddings, "type_vocab_size"),
+                                           ("position_ids", position_ids, self.position_embeddings.num_embeddings,
+                                            "max_position_embeddings")):
                 if ids is not None:
                     low, high = int(ids.min()), int(ids.max())
                     if low < 0 or high >= size:
                         raise ValueError(f"{name} range from {low} to {high}, outside [0, {field}={size})")
 
-    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
-        self.check_inputs(input_ids, token_type_ids)
-        length = input_ids.shape[1]
-        positions = torch.arange(length, device=input_ids.device)
+    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
+                position_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """`position_ids` (B, T) default to 0..T-1 in every row; packed rows restart them at each pair."""
+        self.check_inputs(input_ids, token_type_ids, position_ids)
+        positions = position_ids if position_ids is not None else torch.arange(input_ids.shape[1],
+                                                                               device=input_ids.device)
         # Without segment ids every token is in segment 0.
         segments = (self.token_type_embeddings(token_type_ids) if token_type_ids is not None
                     else self.token_type_embeddings.weight[0])

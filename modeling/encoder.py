@@ -37,9 +37,15 @@ class Encoder(nn.Module):
             for block in (*self.attention, *self.ffn):
                 block.compile()
 
-    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """`attention_mask`: (B, T), 1 at real tokens and 0 at padding; None when nothing is padded."""
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                pack_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """`attention_mask`: (B, T), 1 at real tokens and 0 at padding; None when nothing is padded. `pack_ids`:
+        (B, T), which packed pair of its row a token belongs to (0 at padding); a token then attends only to its
+        own pair, the block-diagonal mask of packed rows."""
         keep = attention_mask[:, None, None, :].bool() if attention_mask is not None else None
+        if pack_ids is not None:
+            same_pair = pack_ids[:, None, :, None] == pack_ids[:, None, None, :]
+            keep = same_pair & (pack_ids != 0)[:, None, None, :] & (keep if keep is not None else True)
         for a, f in zip(self.attention_index, self.ffn_index):
             if self.gradient_checkpointing and torch.is_grad_enabled():
                 # Keeps only each layer's input; the saved RNG state gives the recomputation the same dropout.

@@ -10,14 +10,19 @@ from .config import ModelConfig
 
 
 class Pooler(nn.Module):
-    """dense + tanh on the first ([CLS]) position: the input of the sentence-level heads."""
+    """dense + tanh on the first ([CLS]) position, or on the given [CLS] positions of packed rows: the input of the
+    sentence-level heads."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.hidden_size)
 
-    def forward(self, sequence: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.dense(sequence[:, 0]))
+    def forward(self, sequence: torch.Tensor, cls_positions: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, H), or (B, P, H) for `cls_positions` (B, P)."""
+        if cls_positions is None:
+            return torch.tanh(self.dense(sequence[:, 0]))
+        picked = sequence.gather(1, cls_positions[..., None].expand(-1, -1, sequence.shape[-1]))
+        return torch.tanh(self.dense(picked))
 
 
 class MaskedLMHead(nn.Module):

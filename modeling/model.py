@@ -95,7 +95,7 @@ def _write_atomically(path: Path, write) -> None:
 
 class EncoderOutput(NamedTuple):
     sequence_output: torch.Tensor  # (B, T, H)
-    pooled_output: torch.Tensor | None  # (B, H) tanh(dense([CLS])), None for a model built without a pooler
+    pooled_output: torch.Tensor | None  # (B, H) tanh(dense([CLS])), (B, P, H) for packed rows, None without pooler
 
 
 class AlbaModel(AlbaPreTrainedModel):
@@ -109,10 +109,16 @@ class AlbaModel(AlbaPreTrainedModel):
         self.init_weights()
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
-                attention_mask: torch.Tensor | None = None) -> EncoderOutput:
-        if attention_mask is not None and attention_mask.shape != input_ids.shape:
-            raise ValueError(f"attention_mask shape {tuple(attention_mask.shape)} differs from input_ids shape "
-                             f"{tuple(input_ids.shape)}")
-        sequence = self.encoder(self.embeddings(input_ids, token_type_ids), attention_mask)
-        pooled = self.pooler(sequence) if self.pooler is not None else None
+                attention_mask: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
+                pack_ids: torch.Tensor | None = None, cls_positions: torch.Tensor | None = None) -> EncoderOutput:
+        """Packed rows (several pairs per row, see data_pipeline/packing.py) also pass `position_ids`, `pack_ids`
+        and `cls_positions` (B, P), the [CLS] of each pair, which the pooler reads."""
+        for name, value in (("attention_mask", attention_mask), ("pack_ids", pack_ids)):
+            if value is not None and value.shape != input_ids.shape:
+                raise ValueError(f"{name} shape {tuple(value.shape)} differs from input_ids shape "
+                                 f"{tuple(input_ids.shape)}")
+        if (pack_ids is None) != (cls_positions is None):
+            raise ValueError("packed rows need both pack_ids and cls_positions")
+        sequence = self.encoder(self.embeddings(input_ids, token_type_ids, position_ids), attention_mask, pack_ids)
+        pooled = self.pooler(sequence, cls_positions) if self.pooler is not None else None
         return EncoderOutput(sequence, pooled)

@@ -20,7 +20,7 @@ class PreTrainingOutput:
     mlm_loss: torch.Tensor | None
     sentence_loss: torch.Tensor | None
     mlm_logits: torch.Tensor  # (N_masked, V) when mlm_labels is given, else (B, T, V)
-    sentence_logits: torch.Tensor | None  # (B, 2); None when the model has no sentence head
+    sentence_logits: torch.Tensor | None  # (B, 2), (B, P, 2) for packed rows; None without a sentence head
     # Accuracy counts (0-dim long tensors, no grad; 0 when not applicable), summed over the batch so that
     # callers can add them across steps and processes before dividing.
     mlm_correct: torch.Tensor
@@ -42,10 +42,12 @@ class AlbaForPreTraining(AlbaPreTrainedModel):
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
                 attention_mask: torch.Tensor | None = None, mlm_labels: torch.Tensor | None = None,
-                sentence_labels: torch.Tensor | None = None) -> PreTrainingOutput:
+                sentence_labels: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
+                pack_ids: torch.Tensor | None = None, cls_positions: torch.Tensor | None = None) -> PreTrainingOutput:
         """`mlm_labels`: (B, T) target ids, -100 where no prediction is made; `sentence_labels`: (B,) 0/1, -100 to
-        skip an example."""
-        sequence, pooled = self.alba(input_ids, token_type_ids, attention_mask)
+        skip an example, or (B, P) for packed rows, one per `cls_positions` entry."""
+        sequence, pooled = self.alba(input_ids, token_type_ids, attention_mask, position_ids, pack_ids,
+                                     cls_positions)
         word_embeddings = self.alba.embeddings.word_embeddings.weight
         zero = torch.zeros((), dtype=torch.long, device=input_ids.device)
         mlm_loss = sentence_loss = sentence_logits = None
@@ -67,10 +69,13 @@ class AlbaForPreTraining(AlbaPreTrainedModel):
         if self.sentence_classifier is not None:
             sentence_logits = self.sentence_classifier(pooled)
             if sentence_labels is not None:
+                if sentence_labels.shape != sentence_logits.shape[:-1]:
+                    raise ValueError(f"sentence_labels shape {tuple(sentence_labels.shape)} does not match the "
+                                     f"{tuple(sentence_logits.shape[:-1])} sentences of the batch")
                 valid = sentence_labels != IGNORE_INDEX
                 sentence_total = valid.sum()
-                sentence_loss = F.cross_entropy(sentence_logits.float(), sentence_labels, ignore_index=IGNORE_INDEX,
-                                                reduction="sum") / sentence_total.clamp(min=1)
+                sentence_loss = F.cross_entropy(sentence_logits.flatten(0, -2).float(), sentence_labels.flatten(),
+                                                ignore_index=IGNORE_INDEX, reduction="sum") / sentence_total.clamp(min=1)
                 with torch.no_grad():
                     sentence_correct = ((sentence_logits.argmax(-1) == sentence_labels) & valid).sum()
         elif sentence_labels is not None:

@@ -54,6 +54,9 @@ class RunConfig:
     static_masking: bool = _opt(False, "build pairs and masks once and repeat them every epoch, as the reference's "
                                 "precomputed data (dupe_factor 1) does; default: new pairs and masks each epoch",
                                 group="data")
+    pack_pairs: bool = _opt(False, "pack several short pairs into each row of max_seq_length tokens, each pair "
+                            "attending only to itself, so that fewer positions are padding; batch_size still "
+                            "counts pairs, and losses are the same as unpacked", group="data")
     mask_prob: float = _opt(0.15, "fraction of tokens chosen for MLM", group="data")
     max_predictions: int = _opt(20, "at most this many MLM positions per example", group="data")
     eval_fraction: float = _opt(0.2, "fraction of documents held out for evaluation", group="data")

@@ -87,6 +87,13 @@ class TrainState:
     phase: int = 0  # of multi-phase pretraining
 
 
+def batch_samples(batch: dict) -> int:
+    """Examples in a batch: its rows, or its pairs when rows are packed (`pack_ids` numbers a row's pairs)."""
+    if "pack_ids" in batch:
+        return int(batch["pack_ids"].amax(dim=1).sum())
+    return len(batch["input_ids"])
+
+
 def output_metrics(out) -> dict[str, torch.Tensor]:
     """Loss parts and count pairs of a model output, as detached tensors to be summed over a logging window. A part
     `P_loss` with a count `P_total` also gives `P_loss_sum` (loss times count), so that the window's loss of that
@@ -193,7 +200,7 @@ class Engine:
                 bad_in_row = 0
                 state.step += 1
                 state.tokens += result.tokens * self.acc.num_processes
-                state.samples += len(batch["input_ids"]) * self.acc.num_processes
+                state.samples += batch_samples(batch) * self.acc.num_processes
                 state.train_seconds += time.perf_counter() - t0
                 for out in result.outputs:
                     for name, value in output_metrics(out).items():

@@ -73,12 +73,13 @@ class PretrainingData:
     def __init__(self, cfg: RunConfig, train_ids, eval_ids, special: SpecialTokens, vocab_size: int,
                  continuation: set[int], rank: int, world: int):
         self.cfg, self.train_ids, self.rank, self.world = cfg, train_ids, rank, world
-        make = lambda seed: PretrainingCollator(special, vocab_size, mask_prob=cfg.mask_prob,
-                                                max_predictions=cfg.max_predictions, masking=cfg.masking,
-                                                seed=seed, continuation_ids=continuation,
-                                                static=cfg.static_masking)
-        self.collator = make(cfg.seed)
-        self.eval_collator = make(cfg.seed + 1)
+        make = lambda seed, micro_batches: PretrainingCollator(  # noqa: E731
+            special, vocab_size, mask_prob=cfg.mask_prob, max_predictions=cfg.max_predictions, masking=cfg.masking,
+            seed=seed, continuation_ids=continuation, static=cfg.static_masking, pack=cfg.pack_pairs,
+            pad_to=cfg.max_seq_length if cfg.pack_pairs else None, micro_batches=micro_batches)
+        # Packed rows are packed per micro-batch, so that accumulation sees the same pairs as without packing.
+        self.collator = make(cfg.seed, cfg.grad_accum_steps)
+        self.eval_collator = make(cfg.seed + 1, 1)
         self.eval_instances = (create_instances(eval_ids, max_seq_length=cfg.max_seq_length,
                                                 short_seq_prob=cfg.short_seq_prob, task=cfg.sentence_task,
                                                 seed=cfg.seed + 1, epoch=0) if eval_ids else [])

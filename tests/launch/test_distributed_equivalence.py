@@ -1,5 +1,5 @@
-"""The same global batch gives the same training whatever its split: one process, gradient accumulation, two
-processes under torchrun, and two single-process "nodes" on loopback (gloo on CPU)."""
+"""The same global batch gives the same training whatever its split: one process, gradient accumulation, loader
+workers, packed rows, two processes under torchrun, and two single-process "nodes" on loopback (gloo on CPU)."""
 import json
 import socket
 import subprocess
@@ -50,12 +50,15 @@ def single(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("option", ["--grad_accum_steps=4", "--num_workers=2"])
-def test_accumulation_and_loader_workers_give_the_same_run(single, tmp_path, option):
+@pytest.mark.parametrize("options", ["--grad_accum_steps=4", "--num_workers=2", "--pack_pairs",
+                                     "--pack_pairs --grad_accum_steps=4"])
+def test_accumulation_loader_workers_and_packing_give_the_same_run(single, tmp_path, options):
     out = tmp_path / "run"
-    proc = run_cli(SCRIPT, *ARGS, option, f"--output_dir={out}")
+    proc = run_cli(SCRIPT, *ARGS, *options.split(), f"--output_dir={out}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert_same_run(single, out)
+    last = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if "train/samples" in line]
+    assert last[-1]["train/samples"] == STEPS * 16  # pairs, not packed rows
 
 
 @pytest.mark.slow
