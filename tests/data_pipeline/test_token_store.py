@@ -110,9 +110,11 @@ def test_pretraining_from_a_store_and_the_cli(corpus_and_tokenizer, tmp_path):
     assert again.stderr.strip().splitlines()[-1] == f"alba: error: {store} exists; choose a new directory for the store"
     args = ["launch/pretrain.py", f"--corpus={store}", "--model=albert-test", "--max_seq_length=32",
             "--batch_size=8", "--max_steps=2", "--wandb=disabled", "--progress=False", "--save_every=0"]
-    run = run_cli(*args, f"--output_dir={tmp_path / 'run'}")
+    # The store holds sentences, not sequences: one store serves phases of two lengths, packed or not.
+    phases = '[{"max_seq_length": 32, "max_steps": 2}, {"max_seq_length": 64, "max_steps": 1}]'
+    run = run_cli(*args, f"--phases={phases}", "--pack_pairs", f"--output_dir={tmp_path / 'run'}")
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "vocabulary 512" in run.stdout
+    assert "vocabulary 512" in run.stdout and "phase 2/2: steps 2-3, seq 64" in run.stdout
     other = tmp_path / "other"
     save_tokenizer(train_tokenizer(embedded_corpus()[300:400], vocab_size=400, progress=False), other)
     bad = run_cli(*args, f"--tokenizer={other}", f"--output_dir={tmp_path / 'run2'}")
