@@ -9,8 +9,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from launch.baseline_run import BaselineRunOptions, prepare_run_dir
 from launch.command import config_command
-from pretrain.config import ConfigError, _opt, check_options, typed_options
+from pretrain.config import ConfigError, _opt, typed_options
 
 # "small" and "medium": Zaremba et al. (2014), the non-regularized and regularized PTB models (REFERENCE.md §6),
 # made for PTB's 930k training words; the values and the schedule lr * decay^max(0, epoch + 1 - decay_after) are
@@ -30,8 +31,10 @@ TRAIN, VALID, TEST = "ptb.train.txt", "ptb.valid.txt", "ptb.test.txt"
 
 
 @dataclass
-class RnnLmRunConfig:
+class RnnLmRunConfig(BaselineRunOptions):
     """Defaults: the "split" preset; --preset sets another, and any flag given overrides it."""
+    NAME = "rnn_lm"
+
     # -- data
     data_dir: str = _opt("", f"directory of the Penn Treebank LM files (required). With {TRAIN} and {TEST} present: "
                          f"train on {TRAIN}, validate on {VALID}, test on {TEST}; otherwise the first "
@@ -69,24 +72,9 @@ class RnnLmRunConfig:
     sample_length: int = _opt(0, "after training, print this many units sampled from the model (0: none)",
                               group="run")
     temperature: float = _opt(1.0, "sampling temperature: below 1 sharper, above 1 flatter", group="run")
-    # -- run
-    output_dir: str = _opt("", "where checkpoints, logs and results go (default: runs/rnn_lm-<time>)", group="run")
-    overwrite: bool = _opt(False, "replace a run already in output_dir", group="run")
-    resume: bool = _opt(False, "continue the run in output_dir from its latest checkpoint", group="run")
-    log_every: int = _opt(50, "steps between metric logs", group="run")
-    save_every: int = _opt(500, "steps between checkpoints (and one at the end)", group="run")
-    keep_checkpoints: int = _opt(2, "how many recent checkpoints to keep", group="run")
-    wandb: str = _opt("auto", "Weights & Biases: 'auto', 'online', 'offline' or 'disabled'",
-                      ("auto", "online", "offline", "disabled"), "run")
-    wandb_project: str = _opt("alba", "W&B project name", group="run")
-    progress: bool = _opt(True, "show progress bars", group="run")
-
-    RESUMABLE_CHANGES = ("overwrite", "resume", "output_dir", "log_every", "save_every", "keep_checkpoints", "wandb",
-                         "progress")
 
     def __post_init__(self):
-        check_options(self, positive=("hidden_size", "num_layers", "ngram_order", "epochs", "unroll", "batch_size",
-                                     "log_every", "save_every", "keep_checkpoints"))
+        self.check(positive=("hidden_size", "num_layers", "ngram_order", "epochs", "unroll", "batch_size"))
         if not 0 < self.train_fraction < 1 or not 0 <= self.dropout < 1:
             raise ConfigError("--train_fraction must be in (0, 1) and --dropout in [0, 1)")
         if self.temperature <= 0 or self.sample_length < 0:
@@ -94,11 +82,6 @@ class RnnLmRunConfig:
         if self.lr <= 0 or self.init_range <= 0 or not 0 < self.lr_decay <= 1 or self.grad_clip < 0:
             raise ConfigError("--lr and --init_range must be positive, --lr_decay in (0, 1], --grad_clip "
                               "non-negative")
-        if self.overwrite and self.resume:
-            raise ConfigError("--overwrite and --resume exclude each other")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
     @classmethod
     def build(cls, config_file: str | None = None, **overrides) -> "RnnLmRunConfig":
@@ -143,7 +126,6 @@ def _run_rnn_lm(cfg: RnnLmRunConfig):
     import torch
 
     from data_pipeline.lm_corpus import StreamBatches, build_vocabulary, encode_stream
-    from launch.baseline import prepare_run_dir
     from modeling.baselines.rnn_lm import LanguageModelConfig, RecurrentLanguageModel, stream_perplexity
     from pretrain.checkpoint import latest_checkpoint, load_checkpoint
     from pretrain.engine import Engine, TrainState, make_accelerator
@@ -155,9 +137,6 @@ def _run_rnn_lm(cfg: RnnLmRunConfig):
     vocab = build_vocabulary(splits["train"])  # held-out units unseen in training become <unk>
     ids = {k: encode_stream(v, vocab) if v else None for k, v in splits.items() if k != "description"}
     batches = StreamBatches(ids["train"], cfg.batch_size, cfg.unroll, source="the training text")
-    if not cfg.output_dir:
-        import time
-        cfg.output_dir = str(Path("runs") / f"rnn_lm-{time.strftime('%Y%m%d-%H%M%S')}")
     out = prepare_run_dir(cfg)
     torch.manual_seed(cfg.seed)
     model = RecurrentLanguageModel(LanguageModelConfig(len(vocab), cfg.cell, cfg.hidden_size, cfg.num_layers,

@@ -3,13 +3,13 @@ CNN of Zhang et al. (2015, small), on a single-sentence GLUE task (SST-2 by defa
 prints the dev accuracy after every epoch and at the end."""
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from launch.baseline_run import BaselineRunOptions, prepare_run_dir
 from launch.command import config_command
-from pretrain.config import ConfigError, _opt, check_options, typed_options
+from pretrain.config import ConfigError, _opt
 
 PAD, UNK = "<pad>", "<unk>"
 # Kim (2014), Table 2, SST-2 (full training set, phrases included); a comparison, not a target.
@@ -17,8 +17,10 @@ PAPER_ACCURACY = {"rand": 82.7, "static": 86.8, "non-static": 87.2, "multichanne
 
 
 @dataclass
-class TextCnnRunConfig:
+class TextCnnRunConfig(BaselineRunOptions):
     """Defaults: Kim (2014), CNN-rand."""
+    NAME, JOINED = "text_cnn", ("filter_widths",)
+
     # -- data
     data_dir: str = _opt("", "folder of the task's TSV files (the GLUE layout), e.g. glue/SST-2 (required)",
                          group="data")
@@ -51,35 +53,18 @@ class TextCnnRunConfig:
     rho: float = _opt(0.95, "Adadelta decay", group="train")
     eps: float = _opt(1e-6, "Adadelta epsilon", group="train")
     seed: int = _opt(0, "seed of the initialisation, dropout and data order", group="train")
-    # -- run
-    output_dir: str = _opt("", "where checkpoints, logs and results go (default: runs/text_cnn-<time>)", group="run")
-    overwrite: bool = _opt(False, "replace a run already in output_dir", group="run")
-    resume: bool = _opt(False, "continue the run in output_dir from its latest checkpoint", group="run")
-    log_every: int = _opt(50, "steps between metric logs", group="run")
-    save_every: int = _opt(500, "steps between checkpoints (and one at the end)", group="run")
-    keep_checkpoints: int = _opt(2, "how many recent checkpoints to keep", group="run")
-    wandb: str = _opt("auto", "Weights & Biases: 'auto', 'online', 'offline' or 'disabled'",
-                      ("auto", "online", "offline", "disabled"), "run")
-    wandb_project: str = _opt("alba", "W&B project name", group="run")
-    progress: bool = _opt(True, "show progress bars", group="run")
-
-    RESUMABLE_CHANGES = ("overwrite", "resume", "output_dir", "log_every", "save_every", "keep_checkpoints", "wandb",
-                         "progress")
 
     def __post_init__(self):
         if isinstance(self.filter_widths, (list, tuple)):  # fire reads --filter_widths=3,4,5 as a tuple
             self.filter_widths = ",".join(map(str, self.filter_widths))
         self.widths()
-        check_options(self, positive=("embedding_size", "num_filters", "epochs", "batch_size", "log_every",
-                                     "save_every", "keep_checkpoints"))
+        self.check(positive=("embedding_size", "num_filters", "epochs", "batch_size"))
         if not 0 <= self.dropout < 1 or self.max_norm < 0 or not 0 < self.rho < 1 or self.eps <= 0:
             raise ConfigError("--dropout must be in [0, 1), --max_norm non-negative, --rho in (0, 1), --eps positive")
         if self.char_length < 123 or self.char_lr <= 0:
             raise ConfigError("--char_length must be at least 123 (the six convolutions' span) and --char_lr positive")
         if self.model == "word" and self.mode != "rand" and not self.vectors:
             raise ConfigError(f"--mode={self.mode} needs --vectors: a word2vec text-format file")
-        if self.overwrite and self.resume:
-            raise ConfigError("--overwrite and --resume exclude each other")
 
     def widths(self) -> tuple[int, ...]:
         try:
@@ -90,12 +75,6 @@ class TextCnnRunConfig:
             raise ConfigError(f"--filter_widths={self.filter_widths!r} must be positive integers separated by commas")
         return widths
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def build(cls, config_file: str | None = None, **overrides) -> "TextCnnRunConfig":
-        return cls(**typed_options(cls, config_file, overrides, joined=("filter_widths",)))
 
 
 def load_data(cfg: TextCnnRunConfig) -> dict:
@@ -162,11 +141,8 @@ def collate(sentences, labels) -> dict:
 
 
 def _run_text_cnn(cfg: TextCnnRunConfig):
-    import time
-
     import torch
 
-    from launch.baseline import prepare_run_dir
     from modeling.baselines.char_cnn import CharCNN, CharCNNConfig
     from modeling.baselines.text_cnn import TextCNN, TextCNNConfig, adadelta_with_max_norm
     from pretrain.checkpoint import latest_checkpoint, load_checkpoint
@@ -181,7 +157,6 @@ def _run_text_cnn(cfg: TextCnnRunConfig):
     eval_ids, eval_labels = data["eval"]
     if len(train_ids) < cfg.batch_size:
         raise ConfigError(f"{len(train_ids)} training sentences are too few for --batch_size={cfg.batch_size}")
-    cfg.output_dir = cfg.output_dir or str(Path("runs") / f"text_cnn-{time.strftime('%Y%m%d-%H%M%S')}")
     out = prepare_run_dir(cfg)
     torch.manual_seed(cfg.seed)
     steps_per_epoch = len(train_ids) // cfg.batch_size

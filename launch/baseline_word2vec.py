@@ -8,19 +8,21 @@ batch carries, so the engine's logs, progress, checkpoints and resume apply unch
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from launch.baseline_run import BaselineRunOptions, prepare_run_dir
 from launch.command import config_command
-from pretrain.config import ConfigError, _opt, check_options, typed_options
+from pretrain.config import ConfigError, _opt
 
 
 @dataclass
-class Word2VecRunConfig:
+class Word2VecRunConfig(BaselineRunOptions):
     """Defaults: word2vec.c / gensim (skip-gram, 5 negatives, window 5, sample 1e-3, 5 epochs, dim 100)."""
+    NAME, JOINED = "word2vec", ("similarity", "analogies")
+
     # -- data
     corpus: str = _opt("", "text file, one sentence per line, whitespace-tokenized (required)", group="data")
     lowercase: bool = _opt(False, "lowercase the corpus", group="data")
@@ -51,42 +53,24 @@ class Word2VecRunConfig:
                            group="eval")
     analogies: str = _opt("", "analogy file(s) (questions-words.txt format), comma-separated: 3CosAdd accuracy",
                           group="eval")
-    # -- run
-    output_dir: str = _opt("", "where checkpoints, logs and vectors.txt go (default: runs/word2vec-<time>)",
-                           group="run")
-    overwrite: bool = _opt(False, "replace a run already in output_dir", group="run")
-    resume: bool = _opt(False, "continue the run in output_dir from its latest checkpoint", group="run")
+    # -- run (and the shared run options, with word2vec's own defaults for two of them)
     stop_at_step: int = _opt(0, "stop after this many steps with a checkpoint (0: train to the end); --resume "
                              "continues", group="run")
     log_every: int = _opt(20, "steps between metric logs", group="run")
     save_every: int = _opt(200, "steps between checkpoints (and one at the end)", group="run")
-    keep_checkpoints: int = _opt(2, "how many recent checkpoints to keep", group="run")
-    wandb: str = _opt("auto", "Weights & Biases: 'auto', 'online', 'offline' or 'disabled'",
-                      ("auto", "online", "offline", "disabled"), "run")
-    wandb_project: str = _opt("alba", "W&B project name", group="run")
-    progress: bool = _opt(True, "show progress bars", group="run")
 
-    RESUMABLE_CHANGES = ("overwrite", "resume", "output_dir", "stop_at_step", "log_every", "save_every",
-                         "keep_checkpoints", "wandb", "progress", "similarity", "analogies", "compile")
+    RESUMABLE_CHANGES = (*BaselineRunOptions.RESUMABLE_CHANGES, "stop_at_step", "similarity", "analogies",
+                         "compile")
 
     def __post_init__(self):
-        check_options(self, positive=("min_count", "window", "dim", "epochs", "words_per_batch", "log_every",
-                                     "save_every", "keep_checkpoints"))
+        self.check(positive=("min_count", "window", "dim", "epochs", "words_per_batch"))
         for name in ("negatives", "sample", "lr", "min_lr", "chunk_size", "stop_at_step"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name} must not be negative, got {getattr(self, name)}")
         if self.objective == "negative" and self.negatives == 0:
             raise ConfigError("--objective=negative needs --negatives of at least 1")
-        if self.overwrite and self.resume:
-            raise ConfigError("--overwrite and --resume exclude each other")
         self.lr = self.lr or (0.025 if self.architecture == "skipgram" else 0.05)
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def build(cls, config_file: str | None = None, **overrides) -> "Word2VecRunConfig":
-        return cls(**typed_options(cls, config_file, overrides, joined=('similarity', 'analogies')))
 
 
 def _paths(value: str) -> list[str]:
@@ -100,7 +84,6 @@ def _run_word2vec(cfg: Word2VecRunConfig):
     from data_pipeline.vocabulary import Vocabulary
     from data_pipeline.word2vec_batches import Word2VecBatches, encode_sentences
     from data_pipeline.word_benchmarks import read_analogies, read_word_pairs
-    from launch.baseline import prepare_run_dir
     from modeling.baselines.word2vec import Word2Vec, Word2VecConfig
     from pretrain.checkpoint import latest_checkpoint, load_checkpoint
     from pretrain.engine import Engine, TrainState, make_accelerator
@@ -119,7 +102,6 @@ def _run_word2vec(cfg: Word2VecRunConfig):
                               sample=cfg.sample, subsampling=cfg.subsampling, negatives=negatives,
                               words_per_batch=cfg.words_per_batch, epochs=cfg.epochs, lr=cfg.lr, min_lr=cfg.min_lr,
                               seed=cfg.seed)
-    cfg.output_dir = cfg.output_dir or str(Path("runs") / f"word2vec-{time.strftime('%Y%m%d-%H%M%S')}")
     out = prepare_run_dir(cfg)
     (out / "vocab.json").write_text(json.dumps(vocab.to_dict()) + "\n", encoding="utf-8")
 

@@ -21,7 +21,8 @@ LAUNCHER_FLAGS = ("local_rank", "local-rank")
 def help_text(title: str, config_cls, extra: dict[str, str] | None = None) -> str:
     lines = [title, "", "Options (--name=value; a JSON/YAML --config file sets the same keys):"]
     group = None
-    for f in dataclasses.fields(config_cls):
+    # The run options last: a config that inherits them (the baselines) declares them first.
+    for f in sorted(dataclasses.fields(config_cls), key=lambda f: f.metadata.get("group") == "run"):
         if f.metadata.get("group") != group:
             group = f.metadata.get("group")
             lines.append(f"  [{group}]")
