@@ -7,6 +7,7 @@ import contextlib
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
@@ -14,7 +15,9 @@ from typing import Callable, Iterable, NamedTuple
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoint import save_checkpoint
+from .checkpoint import (ZERO_PENDING, restore_zero_partition, save_checkpoint, save_optimizer_partition,
+                         start_partitioned_checkpoint)
+from .config import ConfigError
 from .optim import full_state_dict
 
 
@@ -161,6 +164,27 @@ class Engine:
         plugin = accelerator.state.deepspeed_plugin
         self.deepspeed = plugin is not None
         self.deepspeed_stage = plugin.zero_stage if plugin is not None else -1
+        self._restore_zero_partition(optimizer)
+
+    def _restore_zero_partition(self, optimizer):
+        """Load this process's ZeRO optimizer partition, which `load_checkpoint` left on the optimizer: only now
+        does the DeepSpeed optimizer that holds it exist."""
+        pending = getattr(optimizer, ZERO_PENDING, None)
+        if pending is None:
+            return
+        delattr(optimizer, ZERO_PENDING)
+        if pending["stage"] != self.deepspeed_stage:
+            now = f"ZeRO-{self.deepspeed_stage}" if self.deepspeed_stage >= 0 else "no DeepSpeed"
+            warnings.warn(f"{pending['file'].parent} holds ZeRO-{pending['stage']} optimizer partitions, but this run "
+                          f"uses {now}, which partitions differently; the optimizer moments restart from zero",
+                          stacklevel=3)
+            return
+        try:
+            restore_zero_partition(self.optimizer.optimizer, pending["partition"], self.acc.process_index,
+                                   self.acc.num_processes)
+        except Exception as e:  # a partition that does not fit this model or DeepSpeed configuration
+            raise ConfigError(f"checkpoint file {pending['file']} cannot be loaded into this run ({type(e).__name__}: "
+                              f"{' '.join(str(e).split())[:300]}); start a new run") from None
 
     @property
     def unwrapped(self):
@@ -340,9 +364,21 @@ class Engine:
     def save(self, state: TrainState):
         self.acc.wait_for_everyone()
         weights = self.model_state_dict()
+        root, zero = self.output_dir / "checkpoints", None
+        if self.deepspeed_stage >= 1:
+            # No process holds the whole optimizer state: each writes its own partition into the temporary
+            # directory, all before the main process renames it. Like DeepSpeed's own checkpoints, this assumes
+            # that all processes, on every node, see one shared filesystem.
+            zero = {"stage": self.deepspeed_stage, "world": self.acc.num_processes}
+            if self.acc.is_main_process:
+                start_partitioned_checkpoint(root, state.step)
+            self.acc.wait_for_everyone()
+            save_optimizer_partition(root, state.step, self.acc.process_index, self.acc.num_processes,
+                                     self.deepspeed_stage, self.optimizer.optimizer)
+            self.acc.wait_for_everyone()
         optimizer_state = full_state_dict(self.optimizer) if self.deepspeed_stage < 1 else None
         if self.acc.is_main_process:
-            save_checkpoint(self.output_dir / "checkpoints", state.step, self.unwrapped, weights, optimizer_state,
-                            self.scheduler, {f.name: getattr(state, f.name) for f in fields(state)}, self.keep,
-                            scaler=self.acc.scaler)
+            save_checkpoint(root, state.step, self.unwrapped, weights, optimizer_state, self.scheduler,
+                            {f.name: getattr(state, f.name) for f in fields(state)}, self.keep,
+                            scaler=self.acc.scaler, zero=zero)
         self.acc.wait_for_everyone()
