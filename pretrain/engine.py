@@ -57,16 +57,25 @@ def make_accelerator(precision: str = "fp32", deepspeed_config: dict | None = No
     return acc
 
 
-def release_group(barrier: bool) -> None:
-    """Destroy the process group while the interpreter is still whole. Left to interpreter teardown, gloo's worker
-    threads can abort the process after a successful run ("terminate called without an active exception", SIGABRT).
-    After a success every rank waits for the others first; after a failure no rank waits for peers that may be gone."""
+def group_exists() -> bool:
     import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized():
-        if barrier:
-            dist.barrier()
-        dist.destroy_process_group()
+    return dist.is_available() and dist.is_initialized()
+
+
+def release_group(barrier: bool) -> bool:
+    """Destroy the process group while the interpreter is still whole; returns whether there was one. Left to
+    interpreter teardown, gloo's worker threads can abort the process after a successful run ("terminate called
+    without an active exception", SIGABRT). After a success every rank waits for the others first; after a failure
+    no rank waits for peers that may be gone."""
+    import torch.distributed as dist
+
+    if not group_exists():
+        return False
+    if barrier:
+        dist.barrier()
+    dist.destroy_process_group()
+    return True
 
 
 class StepResult(NamedTuple):

@@ -35,13 +35,7 @@ def deepspeed(stage: int, out: Path, *extra: str) -> subprocess.CompletedProcess
            f"--deepspeed_config={ROOT / 'launch' / 'configs' / f'zero{stage}.json'}", f"--output_dir={out}", *extra]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1"}
     env.setdefault("TORCH_EXTENSIONS_DIR", str(Path.home() / ".cache" / "torch_extensions"))
-    try:
-        return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
-    finally:
-        # DeepSpeed's CPU all-reduce leaves a 69 MB shared-memory buffer per process, named by the port, which it
-        # never unlinks; left alone, every run of this test would keep about 0.7 GB of RAM in /dev/shm.
-        for buffer in Path("/dev/shm").glob(f"deepspeed_allreduce_buffer_{os.getuid()}_*_{port}_*"):
-            buffer.unlink(missing_ok=True)
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
 
 
 def losses(out: Path) -> dict[int, tuple[float, float]]:
