@@ -41,7 +41,7 @@ def pack_rows(batch: dict[str, np.ndarray], lengths: np.ndarray, width: int, pad
     """
     parts = np.array_split(np.arange(len(lengths)), groups)
     layouts = [first_fit_decreasing(lengths[p], width) for p in parts]
-    per_part = max(1, max((int(row.max()) + 1 for row, _ in layouts if len(row)), default=1))
+    per_part = max((int(row.max()) + 1 for row, _ in layouts if len(row)), default=1)
     row = np.concatenate([r + g * per_part for g, (r, _) in enumerate(layouts)])
     offset = np.concatenate([o for _, o in layouts])
     n_rows = groups * per_part
