@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import DataError
-
-IGNORE_INDEX = -100
+from .masking import IGNORE
 
 
 def first_fit_decreasing(lengths: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +63,7 @@ def pack_rows(batch: dict[str, np.ndarray], lengths: np.ndarray, width: int, pad
         return out.reshape(n_rows, width)
 
     packed = {name: place(batch[name][source], fill)
-              for name, fill in (("input_ids", pad_id), ("token_type_ids", 0), ("mlm_labels", IGNORE_INDEX))}
+              for name, fill in (("input_ids", pad_id), ("token_type_ids", 0), ("mlm_labels", IGNORE))}
     packed["position_ids"] = place(np.arange(total) - token_start, 0)
     packed["pack_ids"] = place(np.repeat(slot, lengths), 0)
     packed["attention_mask"] = (packed["pack_ids"] > 0).astype(np.int64)
@@ -72,6 +71,6 @@ def pack_rows(batch: dict[str, np.ndarray], lengths: np.ndarray, width: int, pad
     packed["cls_positions"] = np.zeros((n_rows, pairs), np.int64)
     packed["cls_positions"][row, slot - 1] = offset
     if "sentence_labels" in batch:
-        packed["sentence_labels"] = np.full((n_rows, pairs), IGNORE_INDEX, np.int64)
+        packed["sentence_labels"] = np.full((n_rows, pairs), IGNORE, np.int64)
         packed["sentence_labels"][row, slot - 1] = batch["sentence_labels"]
     return packed

@@ -1,7 +1,6 @@
 """The same global batch gives the same training whatever its split: one process, gradient accumulation, loader
 workers, packed rows, two processes under torchrun, and two single-process "nodes" on loopback (gloo on CPU)."""
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, free_port, run_cli
 
 SCRIPT = ROOT / "launch" / "pretrain.py"
 TORCHRUN = str(Path(sys.executable).parent / "torchrun")
@@ -34,12 +33,6 @@ def assert_same_run(a: Path, b: Path):
     wa, wb = load_file(a / "model.safetensors"), load_file(b / "model.safetensors")
     for k in wa:
         torch.testing.assert_close(wa[k], wb[k], rtol=1e-4, atol=1e-5, msg=k)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ checkpoint, so a run stopped at step 4 and resumed is the uninterrupted run (2 p
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import ROOT
+from conftest import ROOT, free_port
 
 SCRIPT = ROOT / "launch" / "pretrain.py"
 DEEPSPEED = str(Path(sys.executable).parent / "deepspeed")
@@ -21,12 +20,6 @@ ARGS = ["--corpus=synthetic", "--model=albert-test", "--vocab_size=256", "--max_
         "--optimizer=adamw", "--lr=5e-3", "--warmup=2", "--max_predictions=10", "--wandb=disabled",
         "--progress=False", "--log_every=1", "--eval_fraction=0.05", f"--max_steps={STEPS}",
         f"--save_every={STOP}", "--keep_checkpoints=10"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def deepspeed(stage: int, out: Path, *extra: str) -> subprocess.CompletedProcess:
