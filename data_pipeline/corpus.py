@@ -6,6 +6,7 @@ import warnings
 from tqdm import tqdm
 
 from .embedded import embedded_corpus
+from .cleaning import strip_html
 from .errors import DataError
 from .readers import file_format, read_datasets, read_jsonl, read_lines, read_parquet
 from .sentences import split_sentences
@@ -20,7 +21,7 @@ DATASETS_PREFIX = "datasets:"
 
 
 def load_corpus(spec: str | os.PathLike, encoding_errors: str = "strict", progress: bool = True,
-                fmt: str = "auto", text_field: str = "text") -> list[list[str]]:
+                fmt: str = "auto", text_field: str = "text", clean_html: bool = False) -> list[list[str]]:
     """Documents (lists of sentences) named by `spec`.
 
     `spec` is "embedded" (CPython's own documentation, see embedded_corpus), "synthetic" (synthetic_corpus with its
@@ -31,7 +32,8 @@ def load_corpus(spec: str | os.PathLike, encoding_errors: str = "strict", progre
     of a file also ending a document. A text line longer than PARAGRAPH_CHARS characters is split with
     split_sentences, so corpora with a paragraph per line work too. "lines" reads one document per line.
     `encoding_errors` ("text" files) is "strict" (a bad byte is a DataError naming file, line and byte offset) or
-    "skip" (lines that are not UTF-8 are dropped, with one warning per file).
+    "skip" (lines that are not UTF-8 are dropped, with one warning per file). `clean_html` removes HTML markup from
+    files and datasets before sentence splitting (see strip_html: <br /> and block tags become paragraph breaks).
     """
     if encoding_errors not in ENCODING_ERRORS:
         raise DataError(f"encoding_errors must be one of {', '.join(ENCODING_ERRORS)}; got {encoding_errors!r}")
@@ -40,21 +42,21 @@ def load_corpus(spec: str | os.PathLike, encoding_errors: str = "strict", progre
         return embedded_corpus()
     if spec == "synthetic":
         return synthetic_corpus()
-    docs = list(iter_documents(spec, encoding_errors, progress, fmt, text_field))
+    docs = list(iter_documents(spec, encoding_errors, progress, fmt, text_field, clean_html))
     if not docs:
-        raise DataError(f"corpus {spec} holds no text")
+        raise DataError(f"corpus {spec} holds no text" + (" once its HTML markup is removed" if clean_html else ""))
     return docs
 
 
 def iter_documents(spec: str | os.PathLike, encoding_errors: str = "strict", progress: bool = True,
-                   fmt: str = "auto", text_field: str = "text"):
+                   fmt: str = "auto", text_field: str = "text", clean_html: bool = False):
     """The documents of files or a `datasets` dataset (see load_corpus) one at a time, so memory holds only the
     current document (a Parquet batch), whatever the corpus's size. Empty documents are left out."""
     spec = os.fspath(spec)
     if spec.startswith(DATASETS_PREFIX):
         name, _, split = spec[len(DATASETS_PREFIX):].partition(":")
         with tqdm(desc="reading corpus", unit="doc", disable=not progress) as bar:
-            for doc in read_datasets(name, text_field, split or "train"):
+            for doc in read_datasets(name, text_field, split or "train", clean_html):
                 bar.update()
                 if doc:
                     yield doc
@@ -65,13 +67,13 @@ def iter_documents(spec: str | os.PathLike, encoding_errors: str = "strict", pro
               disable=not progress) as bar:
         for path, kind in zip(paths, formats):
             if kind == "text":
-                docs = _read_documents(path, encoding_errors, bar)
+                docs = _read_documents(path, encoding_errors, bar, clean_html)
             elif kind == "lines":
-                docs = read_lines(path, bar)
+                docs = read_lines(path, bar, clean_html)
             elif kind == "jsonl":
-                docs = read_jsonl(path, text_field, bar)
+                docs = read_jsonl(path, text_field, bar, clean_html)
             else:
-                docs = read_parquet(path, text_field, bar)
+                docs = read_parquet(path, text_field, bar, clean_html)
             yield from (doc for doc in docs if doc)
 
 
@@ -93,7 +95,7 @@ def _corpus_files(spec: str) -> list[str]:
     return paths
 
 
-def _read_documents(path: str, encoding_errors: str, bar: tqdm):
+def _read_documents(path: str, encoding_errors: str, bar: tqdm, clean_html: bool = False):
     """Yield one file's documents, reading line by line as bytes, so only the current line is ever decoded."""
     doc = []
     offset, skipped, unreported = 0, 0, 0
@@ -115,6 +117,8 @@ def _read_documents(path: str, encoding_errors: str, bar: tqdm):
                                     f"{e.reason}); pass encoding_errors='skip' to drop such lines") from None
                 skipped += 1
                 continue
+            if clean_html:
+                line = " ".join(strip_html(line).split("\n")).strip()  # here a line is a sentence, not a paragraph
             if line:
                 doc.extend(split_sentences(line) if len(line) > PARAGRAPH_CHARS else [line])
             elif doc:

@@ -9,6 +9,7 @@ import json
 import os
 import re
 
+from .cleaning import strip_html
 from .errors import DataError
 from .sentences import split_sentences
 
@@ -24,18 +25,22 @@ def file_format(path: str, fmt: str) -> str:
     return _SUFFIX_FORMATS.get(os.path.splitext(path)[1].lower(), "text") if fmt == "auto" else fmt
 
 
-def text_to_sentences(text: str) -> list[str]:
+def text_to_sentences(text: str, clean_html: bool = False) -> list[str]:
+    """Sentences of running text: paragraphs at line breaks (and, with `clean_html`, at <br />, <p>, ... after
+    strip_html), each split with split_sentences."""
+    if clean_html:
+        text = strip_html(text)
     return [s for para in _PARAGRAPH_BREAK.split(text.strip()) if para for s in split_sentences(para)]
 
 
-def read_lines(path: str, bar):
+def read_lines(path: str, bar, clean_html: bool = False):
     """One document per line (as in many web corpora); blank lines are skipped."""
     for _, line in _utf8_lines(path, bar):
         if line.strip():
-            yield text_to_sentences(line)
+            yield text_to_sentences(line, clean_html)
 
 
-def read_jsonl(path: str, field: str, bar):
+def read_jsonl(path: str, field: str, bar, clean_html: bool = False):
     """One JSON object per line with the document's text under `field`."""
     for lineno, line in _utf8_lines(path, bar):
         if not line.strip():
@@ -44,10 +49,10 @@ def read_jsonl(path: str, field: str, bar):
             record = json.loads(line)
         except json.JSONDecodeError as e:
             raise DataError(f"{path}: line {lineno} is not JSON ({e.msg} at column {e.colno})") from None
-        yield text_to_sentences(_text(record, field, f"{path}: line {lineno}"))
+        yield text_to_sentences(_text(record, field, f"{path}: line {lineno}"), clean_html)
 
 
-def read_parquet(path: str, field: str, bar, batch_rows: int = 1024):
+def read_parquet(path: str, field: str, bar, clean_html: bool = False, batch_rows: int = 1024):
     """Rows of a Parquet file, read a batch of rows at a time."""
     import pyarrow.parquet as pq
     try:
@@ -61,11 +66,11 @@ def read_parquet(path: str, field: str, bar, batch_rows: int = 1024):
     for batch in table.iter_batches(batch_size=batch_rows, columns=[field]):
         for value in batch.column(0).to_pylist():
             row += 1
-            yield text_to_sentences(_text({field: value}, field, f"{path}: row {row}"))
+            yield text_to_sentences(_text({field: value}, field, f"{path}: row {row}"), clean_html)
     bar.update(os.path.getsize(path))
 
 
-def read_datasets(name: str, field: str, split: str = "train"):
+def read_datasets(name: str, field: str, split: str = "train", clean_html: bool = False):
     """A `datasets` dataset by hub name or local path (offline from the local cache or files); streamed."""
     import datasets
     try:
@@ -74,7 +79,7 @@ def read_datasets(name: str, field: str, split: str = "train"):
         raise DataError(f"datasets could not load {name!r} (split {split!r}): "
                         f"{' '.join(str(e).split())[:300]}") from None
     for i, record in enumerate(dataset):
-        yield text_to_sentences(_text(record, field, f"{name}: record {i}"))
+        yield text_to_sentences(_text(record, field, f"{name}: record {i}"), clean_html)
 
 
 def _text(record, field: str, where: str) -> str:

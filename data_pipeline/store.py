@@ -46,7 +46,7 @@ def is_store(path: str | os.PathLike) -> bool:
 
 def build_store(corpus: str | os.PathLike, tokenizer: Tokenizer, out: str | os.PathLike, num_proc: int = 1,
                 shard_tokens: int = 1 << 28, encoding_errors: str = "strict", progress: bool = True,
-                fmt: str = "auto", text_field: str = "text") -> dict:
+                fmt: str = "auto", text_field: str = "text", clean_html: bool = False) -> dict:
     """Tokenize the corpus `corpus` (files, a glob or "datasets:NAME"; see load_corpus) into a store at `out`;
     returns its metadata. `out` must not exist yet."""
     out = Path(out)
@@ -63,7 +63,7 @@ def build_store(corpus: str | os.PathLike, tokenizer: Tokenizer, out: str | os.P
     tmp.mkdir(parents=True)
     try:
         writer = _ShardWriter(tmp, dtype, shard_tokens)
-        docs = iter_documents(corpus, encoding_errors, progress, fmt, text_field)
+        docs = iter_documents(corpus, encoding_errors, progress, fmt, text_field, clean_html)
         chunks = _chunks(docs)
         with _Tokenize(tokenizer, num_proc) as tokenize:  # the progress bar is iter_documents' (bytes read)
             for tokenized in tokenize(chunks):

@@ -3,10 +3,11 @@ import dataclasses
 import json
 import os
 
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from tqdm import tqdm
 
 from .errors import DataError
+from .vocab_training import count_words, train_unigram_vocab, train_wordpiece_vocab
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")  # their ids are their positions here
 KINDS = ("wordpiece", "unigram")
@@ -47,36 +48,36 @@ def train_tokenizer(corpus: list[list[str]], vocab_size: int = 4096, kind: str =
     "wordpiece" is BERT's: BertNormalizer, BertPreTokenizer, WordPiece with `##` continuations and its decoder.
     "unigram" is ALBERT's SentencePiece-style: NFKC (then lower case), Metaspace `\u2581` word starts, Unigram.
     Both add `[CLS] A [SEP]` / `[CLS] A [SEP] B [SEP]` (B and its [SEP] segment 1) and give the special tokens
-    ids 0..4 (SPECIAL_TOKENS).
+    ids 0..4 (SPECIAL_TOKENS). Training is deterministic (see vocab_training): the same corpus and options give a
+    byte-identical tokenizer.json in any process.
     """
     if kind not in KINDS:
         raise DataError(f"tokenizer kind must be one of {', '.join(KINDS)}; got {kind!r}")
     if vocab_size <= len(SPECIAL_TOKENS):
         raise DataError(f"vocab_size {vocab_size} leaves no room beside the {len(SPECIAL_TOKENS)} special tokens")
+    sentences = [s for doc in corpus for s in doc]
+    if not sentences:
+        raise DataError("cannot train a tokenizer on an empty corpus")
     if kind == "wordpiece":
         tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
         tokenizer.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
         tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tokenizer.decoder = decoders.WordPiece(prefix="##")
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
-                                            continuing_subword_prefix="##", show_progress=progress)
+        words = count_words(sentences, tokenizer, len(sentences), progress)
+        vocab = train_wordpiece_vocab(words, vocab_size, list(SPECIAL_TOKENS), "##", progress)
+        tokenizer.model = models.WordPiece(vocab, unk_token="[UNK]", continuing_subword_prefix="##")
     else:
         tokenizer = Tokenizer(models.Unigram())
         steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
         tokenizer.normalizer = normalizers.Sequence(steps)
         tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement=_METASPACE, prepend_scheme="always")
         tokenizer.decoder = decoders.Metaspace(replacement=_METASPACE, prepend_scheme="always")
-        trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
-                                          unk_token="[UNK]", show_progress=progress)
+        normalized = (tokenizer.normalizer.normalize_str(s) for s in sentences)
+        pieces = train_unigram_vocab(normalized, vocab_size, list(SPECIAL_TOKENS), "[UNK]", progress)
+        tokenizer.model = models.Unigram(pieces, unk_id=SPECIAL_TOKENS.index("[UNK]"), byte_fallback=False)
+    tokenizer.add_special_tokens(list(SPECIAL_TOKENS))
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    sentences = [s for doc in corpus for s in doc]
-    if not sentences:
-        raise DataError("cannot train a tokenizer on an empty corpus")
-    try:
-        tokenizer.train_from_iterator(sentences, trainer=trainer, length=len(sentences))
-    except Exception as e:  # Unigram refuses a vocab_size below its alphabet with a bare Exception
-        raise DataError(f"vocab_size {vocab_size} is too small for this corpus: {e}") from None
     # WordPiece keeps every character of the alphabet even past vocab_size: a vocabulary that large is an error.
     if tokenizer.get_vocab_size() > vocab_size:
         raise DataError(f"vocab_size {vocab_size} is too small for this corpus: its alphabet and the special tokens "

@@ -32,6 +32,8 @@ class FinetuneConfig:
                       "WordPiece tokenizer trained on the task's training text)", group="model")
     model_overrides: dict = _opt(None, "preset fields to override when --model is a preset", group="model")
     vocab_size: int = _opt(4096, "vocabulary of the tokenizer trained when --model is a preset", group="model")
+    from_scratch: bool = _opt(False, "keep --model's architecture and tokenizer but start from random weights: the "
+                              "control that measures what its pretraining is worth", group="model")
     classifier_dropout: float = _opt(0.1, "dropout before the classifier", group="model")
     # -- training (BERT's fine-tuning recipe: AdamW, warmup 10%, linear decay)
     lr: float = _opt(2e-5, "peak learning rate", group="train")

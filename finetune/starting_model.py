@@ -2,7 +2,8 @@
 
 `--model` may be an alba pretraining run directory, a directory fine-tuned here (head.json), a `transformers`
 BERT/ALBERT directory, or a model preset name (random initialisation, and a WordPiece tokenizer trained on the task's
-training text: the no-pretraining reference point)."""
+training text: the no-pretraining reference point). With `from_scratch`, a directory's model keeps its architecture
+and tokenizer but not its weights."""
 from __future__ import annotations
 
 import json
@@ -72,6 +73,9 @@ def load_starting_model(cfg, model_cls, head_options: dict, train_texts) -> Star
         else:
             started = StartingModel(model_cls.from_pretraining(path, **head_options), load_tokenizer(path),
                                     "alba-pretraining", path)
+    if cfg.from_scratch and started.source != "preset":
+        started.model = model_cls(started.model.config, **head_options)
+        started.source += ", re-initialised"
     tokens, vocab = started.tokenizer.get_vocab_size(), started.model.config.vocab_size
     if tokens > vocab:
         raise DataError(f"the tokenizer of {cfg.model} has {tokens} tokens but the model's vocabulary has only "

@@ -1,4 +1,4 @@
-"""The `alba` console command: `alba pretrain …`, `alba finetune …`, `alba data …`, `alba plot …`, the same functions as the launch/*.py scripts."""
+"""The `alba` console command: `alba pretrain …`, `alba finetune …`, `alba data …`, `alba plot …`, `alba predict …`, the same functions as the launch/*.py scripts."""
 import fire
 
 from launch.baseline import baseline_commands
@@ -6,11 +6,12 @@ from launch.data import data_commands
 from launch.finetune import finetune_commands
 from launch.export import export
 from launch.plot import plot
+from launch.predict import predict
 from launch.pretrain import pretrain
 
 
 def main():
-    fire.Fire({"pretrain": pretrain, "data": data_commands, "plot": plot, "export": export,
+    fire.Fire({"pretrain": pretrain, "data": data_commands, "plot": plot, "predict": predict, "export": export,
                "baseline": baseline_commands, "finetune": finetune_commands}, name="alba")
 
 

@@ -9,7 +9,7 @@ from pretrain.config import ConfigError
 
 
 def corpus(source: str = "embedded", out: str = "corpus.txt", encoding_errors: str = "strict",
-           overwrite: bool = False):
+           overwrite: bool = False, corpus_format: str = "auto", text_field: str = "text", clean_html: bool = False):
     """Write a corpus in the reference format (one sentence per line, a blank line between documents).
 
     Args:
@@ -17,12 +17,16 @@ def corpus(source: str = "embedded", out: str = "corpus.txt", encoding_errors: s
         out: the file to write (default 'corpus.txt')
         encoding_errors: 'strict' or 'skip' for non-UTF-8 input lines (default 'strict')
         overwrite: replace `out` if it exists (default False)
+        corpus_format: 'auto', 'text', 'lines', 'jsonl' or 'parquet', as for `alba data build` (default 'auto')
+        text_field: the field holding the text in JSON lines, Parquet and datasets (default 'text')
+        clean_html: remove HTML markup (<br /> and block tags become paragraph breaks) (default False)
     """
     from data_pipeline import load_corpus
     target = Path(out)
     if target.exists() and not overwrite:
         raise ConfigError(f"{target} exists; pass --overwrite to replace it")
-    docs = load_corpus(source, encoding_errors=encoding_errors)
+    docs = load_corpus(source, encoding_errors=encoding_errors, fmt=corpus_format, text_field=text_field,
+                       clean_html=clean_html)
     tmp = target.with_name(target.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         f.write("\n\n".join("\n".join(doc) for doc in docs) + "\n")
@@ -31,7 +35,8 @@ def corpus(source: str = "embedded", out: str = "corpus.txt", encoding_errors: s
 
 
 def tokenizer(source: str = "embedded", out: str = "tokenizer", kind: str = "wordpiece", vocab_size: int = 2048,
-              lowercase: bool = True):
+              lowercase: bool = True, corpus_format: str = "auto", text_field: str = "text", clean_html: bool = False,
+              encoding_errors: str = "strict"):
     """Train a tokenizer on a corpus and save it as a directory that `transformers` loads.
 
     Args:
@@ -40,9 +45,14 @@ def tokenizer(source: str = "embedded", out: str = "tokenizer", kind: str = "wor
         kind: 'wordpiece' (BERT) or 'unigram' (ALBERT/SentencePiece style) (default 'wordpiece')
         vocab_size: vocabulary size (default 2048)
         lowercase: lower-case text first (default True)
+        corpus_format: 'auto', 'text', 'lines', 'jsonl' or 'parquet', as for `alba data build` (default 'auto')
+        text_field: the field holding the text in JSON lines, Parquet and datasets (default 'text')
+        clean_html: remove HTML markup (<br /> and block tags become paragraph breaks) (default False)
+        encoding_errors: 'strict' or 'skip' for non-UTF-8 input lines (default 'strict')
     """
     from data_pipeline import load_corpus, save_tokenizer, train_tokenizer
-    docs = load_corpus(source)
+    docs = load_corpus(source, encoding_errors=encoding_errors, fmt=corpus_format, text_field=text_field,
+                       clean_html=clean_html)
     tok = train_tokenizer(docs, vocab_size=vocab_size, kind=kind, lowercase=lowercase)
     save_tokenizer(tok, Path(out))
     print(f"saved a {kind} tokenizer of {tok.get_vocab_size()} tokens to {out}")
@@ -50,7 +60,7 @@ def tokenizer(source: str = "embedded", out: str = "tokenizer", kind: str = "wor
 
 def build(corpus: str, tokenizer: str, out: str, num_proc: int = 1, shard_tokens: int = 1 << 28,
           encoding_errors: str = "strict", corpus_format: str = "auto", text_field: str = "text",
-          progress: bool = True):
+          clean_html: bool = False, progress: bool = True):
     """Tokenize text files into a memory-mapped token store that `alba pretrain --corpus=STORE` trains from.
 
     Args:
@@ -64,12 +74,14 @@ def build(corpus: str, tokenizer: str, out: str, num_proc: int = 1, shard_tokens
         num_proc: tokenizing worker processes (default 1)
         shard_tokens: tokens per shard file; shards end at document boundaries (default 2**28)
         encoding_errors: 'strict' or 'skip' for non-UTF-8 input lines (default 'strict')
+        clean_html: remove HTML markup (<br /> and block tags become paragraph breaks) (default False)
         progress: show progress bars (default True)
     """
     from data_pipeline import load_tokenizer
     from data_pipeline.store import build_store
     meta = build_store(corpus, load_tokenizer(Path(tokenizer)), out, num_proc=num_proc, shard_tokens=shard_tokens,
-                       encoding_errors=encoding_errors, progress=progress, fmt=corpus_format, text_field=text_field)
+                       encoding_errors=encoding_errors, progress=progress, fmt=corpus_format, text_field=text_field,
+                       clean_html=clean_html)
     print(f"wrote {meta['documents']} documents, {meta['sentences']} sentences, {meta['tokens']} tokens in "
           f"{len(meta['shards'])} shard(s) to {out}")
 

@@ -37,6 +37,9 @@ class RunConfig:
                               "document per line)", ("auto", "text", "lines", "jsonl", "parquet"), "data")
     text_field: str = _opt("text", "the field holding a document's text in JSON lines, Parquet and datasets corpora",
                            group="data")
+    clean_html: bool = _opt(False, "remove HTML markup from the corpus before sentence splitting: <br /> and block "
+                            "tags become paragraph breaks, other tags go, entities are decoded (for scraped text "
+                            "such as reviews)", group="data")
     encoding_errors: str = _opt("strict", "on a non-UTF-8 line: 'strict' stops with the file and byte offset, "
                                 "'skip' drops the line and warns with a count", ("strict", "skip"), "data")
     tokenizer: str = _opt("wordpiece", "'wordpiece' or 'unigram' to train one on the corpus, or the path of a "

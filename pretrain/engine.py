@@ -216,9 +216,9 @@ class Engine:
         stopped_early = False
         while state.step < self.max_steps and not stopped_early:
             progressed, resumed_mid_epoch = False, state.batch_in_epoch > 0
+            t0 = time.perf_counter()  # train_seconds counts making batches and steps, not evaluations or saves
             for batch in batches_for_epoch(state.epoch, state.batch_in_epoch):
                 progressed = True
-                t0 = time.perf_counter()
                 batch = self._to_device(batch)
                 result = self._step(batch)
                 state.batch_in_epoch += 1  # consumed even when skipped, so that a resume does not replay it
@@ -247,7 +247,7 @@ class Engine:
                     elapsed = time.perf_counter() - window_start
                     metrics.update(lr=self.scheduler.get_last_lr()[0],
                                    tokens_per_s=window_tokens * self.acc.num_processes / max(elapsed, 1e-9),
-                                   epoch=state.epoch, samples=state.samples)
+                                   epoch=state.epoch, samples=state.samples, train_seconds=state.train_seconds)
                     metrics.update(self._step_stats(result, window_flops, elapsed))
                     if main:
                         self.tracker.log({f"train/{k}": v for k, v in metrics.items()}, step=state.step)
@@ -262,6 +262,7 @@ class Engine:
                     stopped_early = True
                 if state.step >= self.max_steps or stopped_early:
                     break
+                t0 = time.perf_counter()
             else:
                 state.epoch += 1
                 state.batch_in_epoch = 0

@@ -15,7 +15,7 @@ from data_pipeline import (PretrainingCollator, PretrainingDataset, SpecialToken
                            load_tokenizer, save_tokenizer, tokenize_corpus, train_tokenizer,
                            word_continuation_ids)
 from data_pipeline.store import TokenStore, is_store
-from modeling import AlbaForPreTraining, ModelConfig
+from modeling import AlbaForPreTraining, ModelConfig, load_model
 from modeling.flops import pretraining_flops
 from modeling.pretraining import IGNORE_INDEX
 
@@ -25,6 +25,7 @@ from .engine import Engine, TrainState, make_accelerator, output_metrics, summar
 from .checkpoint import load_checkpoint
 from .metrics import device_name, most_frequent_token, peak_flops, wilson_interval
 from .optim import build_optimizer, build_scheduler
+from .predict import format_examples, held_out_examples
 from .rundir import check_output_dir, default_output_dir, prepare_output_dir
 from .sampler import GlobalBatchSampler
 from .tracking import Tracker
@@ -206,7 +207,7 @@ def run_pretraining(cfg: RunConfig) -> dict:
         train_ids, eval_ids = split_documents(docs, cfg.eval_fraction, cfg.seed)
     else:
         docs = load_corpus(cfg.corpus, encoding_errors=cfg.encoding_errors, progress=cfg.progress and main,
-                           fmt=cfg.corpus_format, text_field=cfg.text_field)
+                           fmt=cfg.corpus_format, text_field=cfg.text_field, clean_html=cfg.clean_html)
         train_docs, eval_docs = split_documents(docs, cfg.eval_fraction, cfg.seed)
         tokenizer = load_tokenizer(Path(cfg.output_dir)) if resume_from else _build_tokenizer(cfg, train_docs, main)
         train_ids = tokenize_corpus(tokenizer, train_docs, progress=cfg.progress and main)
@@ -266,8 +267,13 @@ def run_pretraining(cfg: RunConfig) -> dict:
             tracker.log({k: v for k, v in summary.items() if k.startswith("eval/")}, step=state.step)
             tracker.summary(summary)
             engine.unwrapped.save_pretrained(out, weights)
+            if eval_ids:  # read back from what was saved: the model a user loads, on the CPU
+                summary["examples"] = held_out_examples(load_model(out), tokenizer, eval_ids, cfg.sentence_task,
+                                                        cfg.seed)
             (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
             print(format_summary(summary, cfg.sentence_task))
+            if "examples" in summary:
+                print(format_examples(summary["examples"], cfg.sentence_task))
     finally:
         tracker.close()
     return summary
