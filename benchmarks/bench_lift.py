@@ -3,7 +3,7 @@ architecture and tokenizer with random weights (`--from_scratch`), with the same
 and several seeds, at one or more training-set sizes; medians beside the bag-of-words baseline.
 
     python benchmarks/bench_lift.py --pretrained runs/imdb/pretrain [--data_dir ../shared/data/glue]
-        [--train_file ../shared/data/glue/SST-2/train-8k.tsv] [--sizes 0 1000] [--lrs 1e-4 3e-4] [--epochs 4]
+        [--train_file ../shared/data/glue/SST-2/train-8k.tsv] [--sizes 0 1000] [--lrs 1e-4 3e-4 1e-3] [--epochs 4]
         [--seeds 0 1 2] [--batch_size 32] [--max_seq_length 64] [--out runs/lift] [--json OUT]
 
 `--sizes`: training rows used (the first N of the file; 0 = all). Each (start, size) is one `alba finetune glue`
@@ -31,7 +31,7 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--data_dir", default=str(shared), help="GLUE root holding SST-2/dev.tsv")
     p.add_argument("--train_file", default=str(shared / "SST-2" / "train-8k.tsv"))
     p.add_argument("--sizes", type=int, nargs="+", default=[0, 1000], help="training rows (0: the whole file)")
-    p.add_argument("--lrs", type=float, nargs="+", default=[1e-4, 3e-4])
+    p.add_argument("--lrs", type=float, nargs="+", default=[1e-4, 3e-4, 1e-3])
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--batch_size", type=int, default=32)

@@ -28,8 +28,9 @@ def embedded_corpus() -> list[list[str]]:
 
     Documents, in order: (1) each topic of the language reference in `pydoc_data.topics`; (2) from every
     standard-library source file (sorted paths, read with `ast`, never imported; test suites, idlelib, encodings,
-    site-packages and the like skipped): the module docstring with its top-level functions' docstrings, and each
-    class docstring with its methods' docstrings. Text is cleaned: headings and their underlines, tables, reST
+    site-packages and the like skipped): each docstring of the module, its classes, functions and methods, on its
+    own. A document is one coherent text, so that consecutive sentences are in an order that means something (what
+    SOP learns); grouping a module's docstrings would put unrelated summaries side by side. Text is cleaned: headings and their underlines, tables, reST
     directives and field lists, grammar productions, doctests (`>>>`) and literal blocks (a block indented deeper
     than the paragraph that introduces it) are dropped; inline markup is unwrapped; hard-wrapped lines are
     re-joined into paragraphs and split with split_sentences. Kept are sentences that start with an upper-case
@@ -46,7 +47,7 @@ def _build() -> tuple[tuple[str, ...], ...]:
     with warnings.catch_warnings():  # parsing old sources can warn (invalid escapes); this must print nothing
         warnings.simplefilter("ignore")
         for path in _stdlib_sources():
-            texts.extend(_docstring_groups(path))
+            texts.extend([d] for d in _docstrings(path))
     docs, seen = [], set()
     for group in texts:
         doc = tuple(s for text in group for s in _prose_sentences(text))
@@ -65,26 +66,15 @@ def _stdlib_sources() -> list[str]:
     return sorted(paths)
 
 
-def _docstring_groups(path: str) -> list[list[str]]:
-    """The module docstring with its functions' docstrings, then each class docstring with its methods'."""
+def _docstrings(path: str) -> list[str]:
+    """Every docstring of a source file (module, classes, functions, methods), in `ast.walk` order."""
     try:
         with open(path, "rb") as f:
             tree = ast.parse(f.read(), filename=path)
     except (SyntaxError, ValueError, OSError):  # a source a newer or older parser rejects: skip it
         return []
-    groups = []
-
-    def collect(scope: ast.AST) -> list[str]:
-        group = [ast.get_docstring(scope, clean=True)]
-        for node in scope.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                group.append(ast.get_docstring(node, clean=True))
-            elif isinstance(node, ast.ClassDef):
-                groups.append(collect(node))
-        return [d for d in group if d]
-
-    groups.insert(0, collect(tree))
-    return groups
+    scopes = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    return [d for node in ast.walk(tree) if isinstance(node, scopes) and (d := ast.get_docstring(node, clean=True))]
 
 
 def _prose_sentences(text: str) -> list[str]:

@@ -26,6 +26,10 @@ class FinetuneConfig:
     max_seq_length: int = _opt(128, "tokens per example, [CLS] and [SEP]s included; longer pairs are cut from "
                                "the longer side", group="data")
     max_train_examples: int = _opt(0, "use only the first N training rows (0: all)", group="data")
+    truncation: str = _opt("head", "what a single text longer than max_seq_length keeps: 'head' (its start), 'tail' "
+                           "(its end) or 'head_tail' (the first quarter of the budget from the start, the rest from "
+                           "the end: Sun et al. 2019's best for IMDB); pairs are cut from their longer side",
+                           ("head", "tail", "head_tail"), "data")
     # -- model
     model: str = _opt("", "an alba pretraining run directory, a directory fine-tuned here, a transformers BERT/"
                       "ALBERT directory (with tokenizer.json), or a model preset name (random init, with a "

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tokenizers import Tokenizer
 
 from data_pipeline import DataError
 from modeling.task_heads import AlbaForSequenceClassification
@@ -54,9 +55,26 @@ class TaskData:
             self.test = {split: read_glue_file(f, task) for f, split in test_files}
 
 
-def _encode(tokenizer, examples) -> list[tuple[list[int], list[int]]]:
+def _encode(tokenizer, examples, truncation: str = "head") -> list[tuple[list[int], list[int]]]:
+    """Token ids and segment ids. A pair is cut from its longer side; a single text longer than the tokenizer's
+    truncation length keeps its head, its tail, or the first quarter of the budget from its head and the rest from
+    its tail ('head_tail')."""
     inputs = [(e.text_a, e.text_b) if e.text_b is not None else e.text_a for e in examples]
-    return [(enc.ids, enc.type_ids) for enc in tokenizer.encode_batch(inputs)]
+    pairs = any(e.text_b is not None for e in examples)
+    if pairs and truncation != "head":
+        raise ConfigError(f"--truncation={truncation} applies to single-text tasks; this task's examples are pairs")
+    if truncation == "head":
+        return [(enc.ids, enc.type_ids) for enc in tokenizer.encode_batch(inputs)]
+    budget = tokenizer.truncation["max_length"] - 2  # [CLS] and [SEP]
+    head = budget // 4 if truncation == "head_tail" else 0
+    whole = Tokenizer.from_str(tokenizer.to_str())
+    whole.no_truncation()
+    cls, sep = whole.token_to_id("[CLS]"), whole.token_to_id("[SEP]")
+    encoded = []
+    for enc in whole.encode_batch(inputs, add_special_tokens=False):
+        ids = enc.ids if len(enc.ids) <= budget else enc.ids[:head] + enc.ids[len(enc.ids) - (budget - head):]
+        encoded.append(([cls, *ids, sep], [0] * (len(ids) + 2)))
+    return encoded
 
 
 def _collate(encoded, labels, pad_id: int) -> dict[str, torch.Tensor]:
@@ -130,7 +148,7 @@ def run_task(cfg: FinetuneConfig, data: TaskData, out: Path, say=print) -> dict:
     start = load_starting_model(cfg, AlbaForSequenceClassification, head,
                                 lambda: [t for e in data.train for t in (e.text_a, e.text_b) if t])
     model, tokenizer, pad_id = start.model, start.tokenizer, start.model.config.pad_token_id
-    dev = {name: (_encode(tokenizer, ex), [e.label for e in ex]) for name, ex in data.dev.items()}
+    dev = {name: (_encode(tokenizer, ex, cfg.truncation), [e.label for e in ex]) for name, ex in data.dev.items()}
     first_dev = next(iter(dev))
     out.mkdir(parents=True, exist_ok=True)
     (out / "finetune_config.json").write_text(json.dumps({**cfg.to_dict(), "task": task.name}, indent=1) + "\n",
@@ -156,7 +174,7 @@ def run_task(cfg: FinetuneConfig, data: TaskData, out: Path, say=print) -> dict:
     tracker = Tracker(out, {**cfg.to_dict(), "task": task.name}, wandb=cfg.wandb, project=cfg.wandb_project)
     try:
         if cfg.do_train:
-            encoded = _encode(tokenizer, data.train)
+            encoded = _encode(tokenizer, data.train, cfg.truncation)
             labels = [e.label for e in data.train]
             model = train_epochs(cfg, model, acc, tracker, out, len(encoded), evaluate_dev,
                                  lambda idx: _collate([encoded[i] for i in idx], [labels[i] for i in idx], pad_id))
@@ -174,7 +192,8 @@ def run_task(cfg: FinetuneConfig, data: TaskData, out: Path, say=print) -> dict:
         if data.test:
             best_model = type(model).from_pretrained(out / "best").to(acc.device) if cfg.do_train else model
             for split, examples in data.test.items():
-                preds = predict(best_model, _encode(tokenizer, examples), acc.device, pad_id, task.is_regression)
+                preds = predict(best_model, _encode(tokenizer, examples, cfg.truncation), acc.device, pad_id,
+                                task.is_regression)
                 write_submission(out / _SUBMISSION[split].format(folder=task.folder), task, examples, preds)
         result = {"task": task.name, "metrics": best["metrics"], "best_epoch": best["epoch"], "history": history,
                   "baseline": baseline, "train_examples": len(data.train),

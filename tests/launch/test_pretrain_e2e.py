@@ -86,5 +86,7 @@ def test_demo_defaults(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     s = summary(out)
     assert s["eval/mlm_accuracy"] > s["eval/mlm_baseline_accuracy"], s
-    if BUDGET == "full":
-        assert s["eval/sentence_ci_low"] > 0.5, s
+    # SOP leaves chance within the first few hundred steps (0.62 at step 250, measured); the full run must clear 0.55.
+    assert s["eval/sentence_ci_low"] > (0.55 if BUDGET == "full" else 0.5), s
+    assert len(s["examples"]["masked"]) == 4 and len(s["examples"]["pairs"]) == 4
+    assert "one word masked: the model's top 3 guesses" in proc.stdout and "as written" in proc.stdout
