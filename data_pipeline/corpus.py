@@ -8,7 +8,7 @@ from tqdm import tqdm
 from .embedded import embedded_corpus
 from .cleaning import strip_html
 from .errors import DataError
-from .readers import file_format, read_datasets, read_jsonl, read_lines, read_parquet
+from .readers import bounded_lines, file_format, read_datasets, read_jsonl, read_lines, read_parquet
 from .sentences import split_sentences
 from .synthetic import synthetic_corpus
 
@@ -98,15 +98,14 @@ def _corpus_files(spec: str) -> list[str]:
 def _read_documents(path: str, encoding_errors: str, bar: tqdm, clean_html: bool = False):
     """Yield one file's documents, reading line by line as bytes, so only the current line is ever decoded."""
     doc = []
-    offset, skipped, unreported = 0, 0, 0
+    skipped, unreported = 0, 0
     with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            line_start, offset = offset, offset + len(raw)
+        for lineno, line_start, raw in bounded_lines(path, f):
             unreported += len(raw)
             if unreported >= _MIB:
                 bar.update(unreported)
                 unreported = 0
-            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            if line_start == 0 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
                 line_start += 3
             try:

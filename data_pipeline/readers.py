@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 
 from .cleaning import strip_html
 from .errors import DataError
@@ -92,10 +93,49 @@ def _text(record, field: str, where: str) -> str:
     return text
 
 
+# The longest piece of a line read at once: a longer line (a whole book on one line) is read as pieces, so that
+# memory stays bounded whatever the line length.
+MAX_LINE_BYTES = 1 << 20
+# Where a piece prefers to end: after sentence-final punctuation (and closing quotes or brackets) and a space.
+_SENTENCE_END = re.compile(rb"[.?!][\"')\]]*[ \t]+")
+
+
+def bounded_lines(path: str, f):
+    """(line number, byte offset, bytes) of a binary file, a line longer than MAX_LINE_BYTES as several pieces of
+    at most that size, cut after the last sentence end of its final 64 KiB, else at whitespace, else between
+    UTF-8 characters; each piece keeps its line's number. A warning counts the lines so cut."""
+    lineno, offset, pending, continuing, cut_lines = 1, 0, b"", False, 0
+    while True:
+        want = MAX_LINE_BYTES - len(pending)  # >= 1: what is pending is shorter than a piece
+        chunk = f.readline(want)
+        data = pending + chunk
+        if not data:
+            break
+        if chunk.endswith(b"\n") or len(chunk) < want:  # the end of a line, or of the file
+            if not (continuing and data.isspace()):  # a cut line's blank tail is not a blank line
+                yield lineno, offset, data
+            lineno, offset, pending, continuing = lineno + 1, offset + len(data), b"", False
+            continue
+        ends = [m.end() for m in _SENTENCE_END.finditer(data, max(0, len(data) - (1 << 16)))]
+        cut = ends[-1] if ends else max(data.rfind(b" "), data.rfind(b"\t")) + 1
+        if cut <= 0:  # no whitespace: cut before the last character's first byte, which may continue past the end
+            cut = len(data) - 1
+            while cut > 0 and data[cut] & 0xC0 == 0x80:
+                cut -= 1
+        cut_lines += not continuing
+        if not data[:cut].isspace():
+            yield lineno, offset, data[:cut]
+        offset, pending, continuing = offset + cut, data[cut:], True
+    if cut_lines:
+        warnings.warn(f"{path}: {cut_lines} line(s) longer than {MAX_LINE_BYTES:,} bytes were read in pieces "
+                      "of at most that size, cut at whitespace (each piece a document, or a sentence in the text "
+                      "format)", stacklevel=3)
+
+
 def _utf8_lines(path: str, bar):
     """(line number, text) of a UTF-8 file, decoded line by line so that a bad byte is reported at its line."""
     with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
+        for lineno, _, raw in bounded_lines(path, f):
             bar.update(len(raw))
             try:
                 yield lineno, raw.decode("utf-8-sig" if lineno == 1 else "utf-8")

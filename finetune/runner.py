@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -16,9 +15,10 @@ from tokenizers import Tokenizer
 from data_pipeline import DataError
 from modeling.task_heads import AlbaForSequenceClassification
 from pretrain.config import ConfigError
-from pretrain.engine import Engine, TrainState, make_accelerator
+from pretrain.checkpoint import TrainState
+from pretrain.engine import Engine, make_accelerator
 from pretrain.optim import build_optimizer, build_scheduler
-from pretrain.rundir import default_output_dir
+from pretrain.rundir import check_writable, default_output_dir, make_output_dir
 from pretrain.sampler import GlobalBatchSampler
 from pretrain.tracking import Tracker
 
@@ -118,7 +118,7 @@ def train_epochs(cfg: FinetuneConfig, model, acc, tracker, out: Path, n_examples
     scheduler = build_scheduler(optimizer, cfg.warmup_steps(total), total, "linear")
     engine = Engine(model, optimizer, scheduler, acc, max_steps=total, output_dir=out, tracker=tracker,
                     grad_clip=cfg.grad_clip, log_every=min(cfg.log_every, steps_per_epoch), save_every=0,
-                    eval_every=steps_per_epoch, keep_checkpoints=1, progress=cfg.progress)
+                    eval_every=steps_per_epoch, keep_checkpoints=1, progress=cfg.progress, seed=cfg.seed)
 
     def batches(epoch: int, start_batch: int):
         sampler = GlobalBatchSampler(n_examples, cfg.batch_size, cfg.seed)
@@ -133,9 +133,8 @@ def train_epochs(cfg: FinetuneConfig, model, acc, tracker, out: Path, n_examples
     return engine.model
 
 
-def _check_output_dir(out: Path, overwrite: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--output_dir {out} exists and is not a directory")
+def check_output_dir(out: Path, overwrite: bool) -> None:
+    check_writable(out)
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise ConfigError(f"--output_dir {out} is not empty; pass --overwrite to replace it")
 
@@ -211,11 +210,11 @@ def run_glue(cfg: FinetuneConfig) -> list[dict]:
     if not cfg.data_dir and not (cfg.train_file and cfg.dev_file):
         raise ConfigError("--data_dir is required (or both --train_file and --dev_file)")
     out = Path(cfg.output_dir or default_output_dir("finetune"))
-    _check_output_dir(out, cfg.overwrite)
+    check_output_dir(out, cfg.overwrite)
     # Every task's files are read and checked before anything is trained or written.
     datasets = [TaskData(cfg, task) for task in tasks]
-    if cfg.overwrite and out.is_dir():
-        shutil.rmtree(out)
+    if cfg.overwrite and out.is_dir():  # the old run is moved aside; each task's run creates its own folder
+        make_output_dir(out, overwrite=True)
     results = [run_grid(cfg, data, out / data.task.name if len(tasks) > 1 else out) for data in datasets]
     table = format_results(results)
     print(table)

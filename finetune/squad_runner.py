@@ -12,14 +12,14 @@ import torch
 
 from pretrain.config import ConfigError
 from pretrain.engine import make_accelerator
-from pretrain.rundir import default_output_dir
+from pretrain.rundir import default_output_dir, make_output_dir
 from pretrain.tracking import Tracker
 from modeling.task_heads import AlbaForQuestionAnswering
 
 from .config import SquadConfig
 from .squad import read_squad, squad_scores
 from .squad_features import best_answers, build_features
-from .runner import EVAL_BATCH, _check_output_dir, train_epochs
+from .runner import EVAL_BATCH, check_output_dir, train_epochs
 
 
 def _collate(features, pad_id: int, with_targets: bool) -> dict[str, torch.Tensor]:
@@ -69,7 +69,7 @@ def best_null_threshold(questions, span_answers: dict[str, str], null_diff: dict
 def run_squad(cfg: SquadConfig) -> dict:
     started = time.perf_counter()
     out = Path(cfg.output_dir or default_output_dir("squad"))
-    _check_output_dir(out, cfg.overwrite)
+    check_output_dir(out, cfg.overwrite)
     train = read_squad(cfg.train_file) if cfg.do_train else None
     dev = read_squad(cfg.dev_file)
     for name, data in (("train", train), ("dev", dev)):
@@ -85,7 +85,7 @@ def run_squad(cfg: SquadConfig) -> dict:
     model, tokenizer, pad_id = start.model, start.tokenizer, start.model.config.pad_token_id
     window = dict(max_seq_length=cfg.max_seq_length, doc_stride=cfg.doc_stride, max_query_length=cfg.max_query_length)
     dev_features = build_features(dev_q, tokenizer, **window)
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_dir(out, cfg.overwrite)
     (out / "finetune_config.json").write_text(json.dumps(cfg.to_dict(), indent=1) + "\n", encoding="utf-8")
     acc = make_accelerator("fp32")
     best = {"f1": -1.0}

@@ -18,12 +18,12 @@ from data_pipeline import DataError
 from modeling.task_heads import AlbaForMultipleChoice
 from pretrain.config import ConfigError
 from pretrain.engine import make_accelerator
-from pretrain.rundir import default_output_dir
+from pretrain.rundir import default_output_dir, make_output_dir
 from pretrain.tracking import Tracker
 
 from .config import FinetuneConfig
 from .metrics import accuracy
-from .runner import EVAL_BATCH, _check_output_dir, train_epochs
+from .runner import EVAL_BATCH, check_output_dir, train_epochs
 from .starting_model import load_starting_model
 
 ENDINGS = tuple(f"ending{i}" for i in range(4))
@@ -101,7 +101,7 @@ def run_swag(cfg: FinetuneConfig) -> dict:
     if not cfg.dev_file or (cfg.do_train and not cfg.train_file):
         raise ConfigError("--dev_file (and --train_file when training) must name SWAG CSV files")
     out = Path(cfg.output_dir or default_output_dir("swag"))
-    _check_output_dir(out, cfg.overwrite)
+    check_output_dir(out, cfg.overwrite)
     train = read_swag(cfg.train_file)[:cfg.max_train_examples or None] if cfg.do_train else []
     dev = read_swag(cfg.dev_file)
     if any(e.label is None for e in dev):
@@ -111,7 +111,7 @@ def run_swag(cfg: FinetuneConfig) -> dict:
                                 lambda: [t for e in train for t in (e.context, *e.choices)])
     model, tokenizer, pad_id = start.model, start.tokenizer, start.model.config.pad_token_id
     dev_encoded, dev_labels = _encode(tokenizer, dev), [e.label for e in dev]
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_dir(out, cfg.overwrite)
     (out / "finetune_config.json").write_text(json.dumps(cfg.to_dict(), indent=1) + "\n", encoding="utf-8")
     acc = make_accelerator("fp32")
     best = {"accuracy": -1.0, "epoch": 0}

@@ -114,8 +114,8 @@ def train_task(cfg: MemN2NRunConfig, task: int, data: dict, out: Path) -> float:
 
     from data_pipeline.babi import collate, with_empty_memories
     from modeling.baselines.memn2n import MemN2N, MemN2NConfig
-    from pretrain.checkpoint import latest_checkpoint, load_checkpoint
-    from pretrain.engine import Engine, TrainState, make_accelerator, output_metrics, summarize
+    from pretrain.checkpoint import TrainState, load_checkpoint, resumable_checkpoint
+    from pretrain.engine import Engine, make_accelerator, output_metrics, summarize
     from pretrain.sampler import GlobalBatchSampler
     from pretrain.tracking import Tracker
 
@@ -136,17 +136,17 @@ def train_task(cfg: MemN2NRunConfig, task: int, data: dict, out: Path) -> float:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
     out.mkdir(parents=True, exist_ok=True)
     (out / "vocab.json").write_text(json.dumps(vocab.words) + "\n", encoding="utf-8")
-    checkpoint = latest_checkpoint(out / "checkpoints") if cfg.resume else None
-    state = TrainState(**load_checkpoint(checkpoint, model, optimizer, scheduler)) if checkpoint else TrainState()
+    checkpoint = resumable_checkpoint(out / "checkpoints") if cfg.resume else None
+    state = load_checkpoint(checkpoint, model, optimizer, scheduler) if checkpoint else TrainState()
     print(f"[alba] bAbI task {task}: {len(train)} training, {len(valid)} validation, {len(test)} test questions; "
           f"vocabulary {len(vocab)}; {model.num_parameters()} parameters"
           + (f"; resuming at step {state.step}" if checkpoint else ""))
     tracker = Tracker(out, {**cfg.to_dict(), "task": task}, wandb=cfg.wandb, project=cfg.wandb_project,
-                      resume=checkpoint is not None)
+                      resume_step=state.step if checkpoint else None)
     engine = Engine(model, optimizer, scheduler, make_accelerator(), max_steps=cfg.epochs * steps_per_epoch,
                     output_dir=out, tracker=tracker, grad_clip=cfg.grad_clip, log_every=cfg.log_every,
                     save_every=cfg.save_every, keep_checkpoints=cfg.keep_checkpoints, eval_every=steps_per_epoch,
-                    progress=cfg.progress)
+                    progress=cfg.progress, seed=cfg.seed)
 
     def batches(epoch: int, start: int):
         sampler = GlobalBatchSampler(len(train), cfg.batch_size, cfg.seed)

@@ -127,8 +127,8 @@ def _run_rnn_lm(cfg: RnnLmRunConfig):
 
     from data_pipeline.lm_corpus import StreamBatches, build_vocabulary, encode_stream
     from modeling.baselines.rnn_lm import LanguageModelConfig, RecurrentLanguageModel, stream_perplexity
-    from pretrain.checkpoint import latest_checkpoint, load_checkpoint
-    from pretrain.engine import Engine, TrainState, make_accelerator
+    from pretrain.checkpoint import TrainState, load_checkpoint, resumable_checkpoint
+    from pretrain.engine import Engine, make_accelerator
     from pretrain.tracking import Tracker
 
     if not cfg.data_dir:
@@ -147,17 +147,19 @@ def _run_rnn_lm(cfg: RnnLmRunConfig):
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: cfg.lr_decay ** max(0, step // steps_per_epoch + 1 - cfg.decay_after))
     (out / "vocab.json").write_text(json.dumps(vocab.words) + "\n", encoding="utf-8")
-    checkpoint = latest_checkpoint(out / "checkpoints") if cfg.resume else None
-    state = TrainState(**load_checkpoint(checkpoint, model, optimizer, scheduler)) if checkpoint else TrainState()
+    checkpoint = resumable_checkpoint(out / "checkpoints") if cfg.resume else None
+    state = load_checkpoint(checkpoint, model, optimizer, scheduler) if checkpoint else TrainState()
     print(f"[alba] {cfg.units} LM on {splits['description']}: {len(ids['train'])} training and {len(ids['test'])} test "
           f"tokens, vocabulary {len(vocab)}; {cfg.num_layers}x{cfg.hidden_size} {cfg.cell}, "
           f"{sum(p.numel() for p in model.parameters())} parameters, {steps_per_epoch} steps per epoch"
           + (f"; resuming at step {state.step}" if checkpoint else ""), flush=True)
-    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project, resume=checkpoint is not None)
+    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project,
+                      resume_step=state.step if checkpoint else None)
     engine = Engine(model, optimizer, scheduler, make_accelerator(), max_steps=cfg.epochs * steps_per_epoch,
                     output_dir=out, tracker=tracker, grad_clip=cfg.grad_clip, log_every=cfg.log_every,
                     save_every=cfg.save_every, keep_checkpoints=cfg.keep_checkpoints,
-                    eval_every=steps_per_epoch if ids["valid"] is not None else 0, progress=cfg.progress)
+                    eval_every=steps_per_epoch if ids["valid"] is not None else 0, progress=cfg.progress,
+                    seed=cfg.seed)
 
     def validate() -> dict:
         return {"perplexity": stream_perplexity(engine.unwrapped, ids["valid"])}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from pretrain.config import ConfigError, _opt, check_options, typed_options
+from pretrain.rundir import check_writable, make_output_dir, read_run_config
 
 RUN_CONFIG = "run_config.json"
 
@@ -60,19 +60,16 @@ def prepare_run_dir(cfg: BaselineRunOptions) -> Path:
     if cfg.resume:
         if not stored.is_file():
             raise ConfigError(f"--resume: {out} holds no run to resume ({RUN_CONFIG} missing)")
-        old = json.loads(stored.read_text(encoding="utf-8"))
+        old = read_run_config(stored)
         changed = [k for k, v in cfg.to_dict().items() if k not in cfg.RESUMABLE_CHANGES and old.get(k) != v]
         if changed:
             raise ConfigError(f"--resume: options differ from the run in {out}: "
                               + ", ".join(f"{k} ({old.get(k)!r} -> {getattr(cfg, k)!r})" for k in changed))
         return out
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--output_dir {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()):
-        if not cfg.overwrite:
-            raise ConfigError(f"--output_dir {out} is not empty; pass --overwrite to replace it or --resume to "
-                              f"continue it")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable(out)
+    if out.is_dir() and any(out.iterdir()) and not cfg.overwrite:
+        raise ConfigError(f"--output_dir {out} is not empty; pass --overwrite to replace it or --resume to "
+                          f"continue it")
+    make_output_dir(out, cfg.overwrite)
     stored.write_text(json.dumps(cfg.to_dict(), indent=1) + "\n", encoding="utf-8")
     return out

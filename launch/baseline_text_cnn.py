@@ -145,8 +145,8 @@ def _run_text_cnn(cfg: TextCnnRunConfig):
 
     from modeling.baselines.char_cnn import CharCNN, CharCNNConfig
     from modeling.baselines.text_cnn import TextCNN, TextCNNConfig, adadelta_with_max_norm
-    from pretrain.checkpoint import latest_checkpoint, load_checkpoint
-    from pretrain.engine import Engine, TrainState, make_accelerator, output_metrics, summarize
+    from pretrain.checkpoint import TrainState, load_checkpoint, resumable_checkpoint
+    from pretrain.engine import Engine, make_accelerator, output_metrics, summarize
     from pretrain.sampler import GlobalBatchSampler
     from pretrain.tracking import Tracker
 
@@ -175,18 +175,19 @@ def _run_text_cnn(cfg: TextCnnRunConfig):
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)  # Adadelta sets its own steps
         name = f"text CNN ({cfg.mode})"
         (out / "vocab.json").write_text(json.dumps(list(data["vocab"].words)) + "\n", encoding="utf-8")
-    checkpoint = latest_checkpoint(out / "checkpoints") if cfg.resume else None
-    state = TrainState(**load_checkpoint(checkpoint, model, optimizer, scheduler)) if checkpoint else TrainState()
+    checkpoint = resumable_checkpoint(out / "checkpoints") if cfg.resume else None
+    state = load_checkpoint(checkpoint, model, optimizer, scheduler) if checkpoint else TrainState()
     print(f"[alba] {name} on {data['task'].name}: {len(train_ids)} training and {len(eval_ids)} evaluation sentences"
           + (f", vocabulary {len(data['vocab'])}" if data["vocab"] else "")
           + (f" ({data['found']} with a pretrained vector)" if data.get("vectors") is not None else "")
           + f"; {model.num_parameters()} parameters, {steps_per_epoch} steps per epoch"
           + (f"; resuming at step {state.step}" if checkpoint else ""), flush=True)
-    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project, resume=checkpoint is not None)
+    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project,
+                      resume_step=state.step if checkpoint else None)
     engine = Engine(model, optimizer, scheduler, make_accelerator(), max_steps=cfg.epochs * steps_per_epoch,
                     output_dir=out, tracker=tracker, grad_clip=0.0, log_every=cfg.log_every,
                     save_every=cfg.save_every, keep_checkpoints=cfg.keep_checkpoints, eval_every=steps_per_epoch,
-                    progress=cfg.progress)
+                    progress=cfg.progress, seed=cfg.seed)
 
     def batches(epoch: int, start: int):
         sampler = GlobalBatchSampler(len(train_ids), cfg.batch_size, cfg.seed)

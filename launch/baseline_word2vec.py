@@ -85,8 +85,8 @@ def _run_word2vec(cfg: Word2VecRunConfig):
     from data_pipeline.word2vec_batches import Word2VecBatches, encode_sentences
     from data_pipeline.word_benchmarks import read_analogies, read_word_pairs
     from modeling.baselines.word2vec import Word2Vec, Word2VecConfig
-    from pretrain.checkpoint import latest_checkpoint, load_checkpoint
-    from pretrain.engine import Engine, TrainState, make_accelerator
+    from pretrain.checkpoint import TrainState, load_checkpoint, resumable_checkpoint
+    from pretrain.engine import Engine, make_accelerator
     from pretrain.tracking import Tracker
 
     if not cfg.corpus:
@@ -111,16 +111,18 @@ def _run_word2vec(cfg: Word2VecRunConfig):
     # learning rate of the schedule to log (the parameters never get a gradient, so its step is a no-op).
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: batches.learning_rate(0, step) / cfg.lr)
-    checkpoint = latest_checkpoint(out / "checkpoints") if cfg.resume else None
-    state = TrainState(**load_checkpoint(checkpoint, model, optimizer, scheduler)) if checkpoint else TrainState()
+    checkpoint = resumable_checkpoint(out / "checkpoints") if cfg.resume else None
+    state = load_checkpoint(checkpoint, model, optimizer, scheduler) if checkpoint else TrainState()
     total_steps = cfg.epochs * len(batches)
     print(f"[alba] word2vec {cfg.architecture}/{cfg.objective}: {len(ids)} words in the vocabulary of "
           f"{len(vocab)} (min_count {cfg.min_count}); {cfg.epochs} epochs of {len(batches)} steps"
           + (f"; resuming at step {state.step}" if checkpoint else ""))
-    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project, resume=checkpoint is not None)
+    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project,
+                      resume_step=state.step if checkpoint else None)
     engine = Engine(model, optimizer, scheduler, make_accelerator(), max_steps=min(total_steps, cfg.stop_at_step or
                     total_steps), output_dir=out, tracker=tracker, grad_clip=0.0, log_every=cfg.log_every,
-                    save_every=cfg.save_every, keep_checkpoints=cfg.keep_checkpoints, progress=cfg.progress)
+                    save_every=cfg.save_every, keep_checkpoints=cfg.keep_checkpoints, progress=cfg.progress,
+                    seed=cfg.seed)
     try:
         started = time.perf_counter()
         steps_before = state.step

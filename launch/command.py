@@ -7,12 +7,14 @@ import inspect
 import os
 import sys
 import textwrap
+from pathlib import Path
 from typing import Callable
 
 from data_pipeline import DataError
 from modeling import ConfigError as ModelConfigError
 from pretrain.config import ConfigError
 from pretrain.engine import TrainingError, group_exists, release_group
+from pretrain.rundir import discard_replaced, restore_replaced
 
 USER_ERRORS = (ConfigError, ModelConfigError, DataError, TrainingError)
 # Flags that launchers (deepspeed, torch.distributed.launch) append on their own.
@@ -51,7 +53,7 @@ def config_command(name: str, title: str, config_cls, run: Callable) -> Callable
         if flags.pop("help", False) or flags.pop("h", False):
             print(help_text(title, config_cls, extra))
             return None
-        done, caller_group = False, group_exists()
+        done, caller_group, cfg = False, group_exists(), None
         try:
             cfg = config_cls.build(flags.pop("config", None), **flags)
             run(cfg)
@@ -61,6 +63,9 @@ def config_command(name: str, title: str, config_cls, run: Callable) -> Callable
         except KeyboardInterrupt:
             fail("interrupted")
         finally:
+            if getattr(cfg, "overwrite", False) and cfg.output_dir and os.environ.get("RANK", "0") == "0":
+                # The old run goes once this one succeeded, and comes back if this one failed first.
+                (discard_replaced if done else restore_replaced)(Path(cfg.output_dir))
             ours = not caller_group and release_group(barrier=done)
         if done and ours:
             # Even with the group destroyed, a gloo thread left over (e.g. from ZeRO-3's prefetch) can abort the

@@ -1,16 +1,23 @@
-"""Checkpoints: safetensors weights + JSON state, optimizer/scheduler/RNG tensors loadable with weights_only=True.
+"""Checkpoints: safetensors weights + JSON state, optimizer/scheduler/scaler tensors loadable with weights_only=True.
 
-Each checkpoint is written under a temporary name and renamed, and `latest` is replaced atomically afterwards, so
-`latest` never names a partial checkpoint, even after `kill -9`. Under DeepSpeed ZeRO every process also writes its own
-partition of the optimizer state (`optimizer-rank{r}-of-{world}.pt`) into the temporary directory before it is renamed.
+A checkpoint is written into `.tmp-step-N`, sealed with `manifest.json` (every file's size and SHA-256, written last),
+renamed to `step-N`, and only then is `latest` replaced (atomically). Re-saving a step moves the old copy aside
+(`.old-step-N`) until the new one is in place. So at every instant, even after `kill -9` or a full disk, some sealed
+copy of every completed checkpoint exists; `resumable_checkpoint` finds the newest intact one, whatever `latest` says.
+Under DeepSpeed ZeRO every process also writes its own partition of the optimizer state
+(`optimizer-rank{r}-of-{world}.pt`) into the temporary directory before it is sealed.
 """
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
+import re
 import shutil
 import warnings
 from collections import OrderedDict
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
@@ -18,6 +25,42 @@ import torch
 from .config import ConfigError
 
 LATEST = "latest"
+MANIFEST = "manifest.json"
+TRAINER_STATE = "trainer_state.json"
+_NAME = re.compile(r"^(?:\.tmp-|\.old-)?step-(\d{8})$")
+
+
+class CheckpointError(ConfigError):
+    """A checkpoint cannot be written (disk full, not writable)."""
+
+
+@dataclass
+class TrainState:
+    """The data cursor and counters saved with every checkpoint."""
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    tokens: int = 0
+    samples: int = 0
+    train_seconds: float = 0.0
+    phase: int = 0  # of multi-phase pretraining
+    skipped_steps: int = 0  # batches whose non-finite gradient the optimizer skipped
+
+    @classmethod
+    def from_file(cls, file: Path) -> "TrainState":
+        """Parse and check `trainer_state.json`: a ValueError says what is wrong."""
+        state = json.loads(file.read_text(encoding="utf-8"))
+        if not isinstance(state, dict):
+            raise ValueError(f"expected a JSON object, got {type(state).__name__}")
+        types = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(state) - set(types))
+        if unknown:
+            raise ValueError(f"unknown keys {unknown}")
+        for name, value in state.items():
+            ok = (type(value) is int or (types[name] == "float" and type(value) is float)) and value >= 0
+            if not ok:
+                raise ValueError(f"{name}={value!r} is not a non-negative {types[name]}")
+        return cls(**state)
 
 
 def _write_atomic(path: Path, text: str):
@@ -28,6 +71,20 @@ def _write_atomic(path: Path, text: str):
 
 def _tmp_dir(root: Path, step: int) -> Path:
     return root / f".tmp-step-{step:08d}"
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with open(file, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _seal(directory: Path) -> None:
+    files = sorted(p for p in directory.iterdir() if p.is_file() and p.name != MANIFEST)
+    _write_atomic(directory / MANIFEST, json.dumps(
+        {p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)} for p in files}, indent=1))
 
 
 def partition_file(directory: Path, rank: int, world: int) -> Path:
@@ -49,50 +106,157 @@ def save_optimizer_partition(root: Path, step: int, rank: int, world: int, stage
 
 
 def save_checkpoint(root: Path, step: int, model, weights: dict | None, optimizer_state: dict | None, scheduler,
-                    state: dict, keep: int = 2, scaler=None, zero: dict | None = None) -> Path:
+                    state: TrainState, keep: int = 2, scaler=None, zero: dict | None = None) -> Path:
     """`weights`: the model's whole state dict when the model itself holds only a partition (else None).
     `optimizer_state`: None when it is partitioned (DeepSpeed ZeRO); then `zero` ({"stage", "world"}) says that
     each process has written its partition into the temporary directory already.
-    `scaler`: fp16's dynamic loss scaler, whose scale and growth counter a resume must continue from."""
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / f"step-{step:08d}"
-    tmp = _tmp_dir(root, step)
-    if zero is None:
+    `scaler`: fp16's dynamic loss scaler, whose scale and growth counter a resume must continue from.
+    A write that fails (a full disk) removes the temporary directory and raises CheckpointError; the checkpoints
+    already on disk are untouched."""
+    final, tmp = root / f"step-{step:08d}", _tmp_dir(root, step)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        if zero is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        model.save_pretrained(tmp, weights)
+        # No generator state: the Engine seeds every batch from the data cursor in trainer_state.json.
+        torch.save({"optimizer": optimizer_state, "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict() if scaler is not None else None, **({"zero": zero} if zero else {})},
+                   tmp / "optimizer.pt")
+        (tmp / TRAINER_STATE).write_text(json.dumps(vars(state), indent=1), encoding="utf-8")
+        _seal(tmp)
+    except (OSError, RuntimeError) as e:  # torch.save reports a full disk as a RuntimeError
+        written = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file()) if tmp.is_dir() else 0
         shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp, weights)
-    blob = {"optimizer": optimizer_state, "scheduler": scheduler.state_dict(),
-            "torch_rng": torch.get_rng_state(), "scaler": scaler.state_dict() if scaler is not None else None,
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None}
-    if zero is not None:
-        blob["zero"] = zero
-    torch.save(blob, tmp / "optimizer.pt")
-    (tmp / "trainer_state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
-    shutil.rmtree(final, ignore_errors=True)
+        raise _write_failed(root, final, e, written) from None
+    old = root / f".old-{final.name}"
+    if final.exists():  # saved again (a finished run resumed, a phase switch): keep a sealed copy at every instant
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
     os.replace(tmp, final)
     _write_atomic(root / LATEST, final.name)
-    for old in sorted(p for p in root.glob("step-*") if p.is_dir())[:-keep or None]:
-        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+    for stale in root.iterdir():  # copies left by a run killed while saving, now superseded
+        if stale.is_dir() and stale.name.startswith((".tmp-", ".old-")) and _step_of(stale) <= step:
+            shutil.rmtree(stale, ignore_errors=True)
+    for older in sorted(p for p in root.glob("step-*") if p.is_dir())[:-keep or None]:
+        shutil.rmtree(older, ignore_errors=True)
     return final
 
 
-def latest_checkpoint(root: Path) -> Path | None:
-    pointer = root / LATEST
-    if not pointer.is_file():
+def _write_failed(root: Path, final: Path, e: Exception, written: int) -> CheckpointError:
+    reason = " ".join(str(e).split())[:200]
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC or "No space left" in reason:
+        previous = [p for p in root.glob("step-*") if p.is_dir()]
+        need = max((sum(f.stat().st_size for f in p.iterdir()) for p in previous), default=written)
+        free = shutil.disk_usage(root).free
+        return CheckpointError(f"checkpoint {final} could not be written: the disk holding {root} is full "
+                               f"({free / 1e6:.0f} MB free, a checkpoint needs about {need / 1e6:.0f} MB); the "
+                               "previous checkpoints are intact; free space and continue with --resume")
+    return CheckpointError(f"checkpoint {final} could not be written ({type(e).__name__}: {reason}); the previous "
+                           "checkpoints are intact")
+
+
+def _step_of(path: Path) -> int:
+    match = _NAME.match(path.name)
+    return int(match.group(1)) if match else -1
+
+
+def check_checkpoint(path: Path) -> None:
+    """Raise ValueError naming the first damaged file of a checkpoint: a file missing or changed since it was sealed
+    (size, SHA-256), trainer state that does not parse, or weights that are not finite. Reads every byte."""
+    manifest_file = path / MANIFEST
+    if not manifest_file.is_file():
+        if not _unsealed_format(path):
+            raise ValueError(f"{manifest_file} is missing: the checkpoint was never sealed, or was damaged")
+        manifest_file = None  # written before checkpoints were sealed: no sizes or checksums to compare
+    try:
+        if manifest_file is None:
+            raise LookupError
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        listed = {name: (int(entry["bytes"]), str(entry["sha256"])) for name, entry in manifest.items()}
+    except LookupError:
+        listed = {p.name: None for p in path.iterdir() if p.is_file()}
+    except (ValueError, TypeError, AttributeError) as e:
+        raise ValueError(f"{manifest_file} does not parse ({e})") from None
+    for name, sealed in listed.items():
+        file = path / name
+        if Path(name).name != name or not file.is_file():
+            raise ValueError(f"{file} is missing")
+        if sealed is None:
+            continue
+        size, digest = sealed
+        if file.stat().st_size != size:
+            raise ValueError(f"{file} has {file.stat().st_size} bytes, {size} when it was written")
+        if _sha256(file) != digest:
+            raise ValueError(f"{file} has changed since it was written (checksum mismatch)")
+    for required in ("model.safetensors", "optimizer.pt", TRAINER_STATE):
+        if required not in listed:
+            raise ValueError(f"{path / required} is missing")
+    try:
+        TrainState.from_file(path / TRAINER_STATE)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path / TRAINER_STATE} is not valid trainer state ({e})") from None
+    from safetensors import safe_open
+    with safe_open(path / "model.safetensors", framework="pt") as weights:
+        for key in weights.keys():
+            tensor = weights.get_tensor(key)
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise ValueError(f"{path / 'model.safetensors'} holds non-finite values in {key}")
+
+
+def _unsealed_format(path: Path) -> bool:
+    """Whether `path` was written by alba before checkpoints were sealed (its optimizer.pt still held the generator
+    states, which sealed checkpoints never hold); such a checkpoint is checked without sizes and checksums."""
+    if path.name.startswith(".") or not (path / "optimizer.pt").is_file():
+        return False
+    try:
+        return "torch_rng" in torch.load(path / "optimizer.pt", weights_only=True, mmap=True)
+    except Exception:  # unreadable: not a checkpoint of any format
+        return False
+
+
+def resumable_checkpoint(root: Path) -> Path | None:
+    """The newest intact checkpoint under `root` (None when there is no checkpoint at all). Damaged newer ones
+    are skipped with a warning naming each and why; when all are damaged, a ConfigError names the newest's
+    damaged file. `latest` only breaks ties: a sealed copy a kill left in `.tmp-`/`.old-` counts too."""
+    if not root.is_dir():
         return None
-    path = root / pointer.read_text(encoding="utf-8").strip()
-    return path if path.is_dir() else None
+    pointer = root / LATEST
+    try:
+        named = pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        named = ""
+    found = sorted((p for p in root.iterdir() if p.is_dir() and _NAME.match(p.name)),
+                   key=lambda p: (_step_of(p), p.name == named, not p.name.startswith(".")), reverse=True)
+    skipped = []
+    for path in found:
+        try:
+            check_checkpoint(path)
+        except (ValueError, OSError) as e:
+            if path.name.startswith(".") and not (path / MANIFEST).is_file():
+                continue  # a write cut short: never a checkpoint
+            skipped.append(f"{path.name} ({' '.join(str(e).split())[:300]})")
+            continue
+        if skipped:
+            warnings.warn(f"resuming from {path}: skipped damaged newer checkpoint(s): {'; '.join(skipped)}",
+                          stacklevel=2)
+        return path
+    if skipped:
+        raise ConfigError(f"no intact checkpoint in {root}: {skipped[0]}; start a new run")
+    return None
 
 
-def load_checkpoint(path: Path, model, optimizer, scheduler, scaler=None) -> dict:
-    """Restore model, optimizer, scheduler, loss scaler and RNGs; returns the trainer state. A damaged checkpoint is a ConfigError
-    that says what is wrong and what to do; nothing on disk is changed. This process's ZeRO optimizer partition
-    can only be restored once DeepSpeed has wrapped the optimizer: it is read and checked here and left on the
-    optimizer as `ZERO_PENDING` for the Engine."""
+def load_checkpoint(path: Path, model, optimizer, scheduler, scaler=None) -> TrainState:
+    """Restore model, optimizer, scheduler and loss scaler; returns the trainer state. A damaged checkpoint is a
+    ConfigError that says what is wrong and what to do; nothing on disk is changed. This process's ZeRO optimizer
+    partition can only be restored once DeepSpeed has wrapped the optimizer: it is read and checked here and left on
+    the optimizer as `ZERO_PENDING` for the Engine."""
     from safetensors.torch import load_model
     try:
         load_model(model, path / "model.safetensors")  # handles the tied embedding/decoder weights
         blob = torch.load(path / "optimizer.pt", weights_only=True)
-        state = json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+        state = TrainState.from_file(path / TRAINER_STATE)
         if blob["optimizer"] is not None:
             optimizer.load_state_dict(blob["optimizer"])
         scheduler.load_state_dict(blob["scheduler"])
@@ -113,9 +277,6 @@ def load_checkpoint(path: Path, model, optimizer, scheduler, scaler=None) -> dic
     elif blob["optimizer"] is None:
         warnings.warn(f"{path} holds no optimizer state (it was written under DeepSpeed ZeRO before partitions were "
                       "saved); the optimizer moments restart from zero", stacklevel=2)
-    torch.set_rng_state(blob["torch_rng"])
-    if blob.get("cuda_rng") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(blob["cuda_rng"])
     return state
 
 

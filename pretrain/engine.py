@@ -8,17 +8,19 @@ import math
 import os
 import time
 import warnings
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoint import (ZERO_PENDING, restore_zero_partition, save_checkpoint, save_optimizer_partition,
-                         start_partitioned_checkpoint)
+from .checkpoint import (ZERO_PENDING, TrainState, restore_zero_partition, save_checkpoint,
+                         save_optimizer_partition, start_partitioned_checkpoint)
 from .config import ConfigError
 from .optim import full_state_dict
+from .rundir import discard_replaced
 
 
 class TrainingError(RuntimeError):
@@ -87,18 +89,6 @@ class StepResult(NamedTuple):
     flops: float  # training FLOPs this process spent (0 when unknown)
 
 
-@dataclass
-class TrainState:
-    """The data cursor and counters saved with every checkpoint."""
-    step: int = 0
-    epoch: int = 0
-    batch_in_epoch: int = 0
-    tokens: int = 0
-    samples: int = 0
-    train_seconds: float = 0.0
-    phase: int = 0  # of multi-phase pretraining
-
-
 def batch_samples(batch: dict) -> int:
     """Examples in a batch: its rows, or its pairs when rows are packed (`pack_ids` numbers a row's pairs)."""
     if "pack_ids" in batch:
@@ -145,8 +135,8 @@ def summarize(sums: dict[str, float], batches: int) -> dict[str, float]:
 
 class Engine:
     def __init__(self, model, optimizer, scheduler, accelerator, *, max_steps: int, output_dir: Path,
-                 tracker, grad_clip: float = 1.0, log_every: int = 20, save_every: int = 0, eval_every: int = 0,
-                 keep_checkpoints: int = 2, max_minutes: float = 0.0, progress: bool = True,
+                 tracker, seed: int, grad_clip: float = 1.0, log_every: int = 20, save_every: int = 0,
+                 eval_every: int = 0, keep_checkpoints: int = 2, max_minutes: float = 0.0, progress: bool = True,
                  max_bad_steps: int = 5, grad_accum: int = 1,
                  target_counts: Callable[[dict], dict[str, torch.Tensor]] | None = None,
                  flops_per_batch: Callable[[dict], float] | None = None, peak_flops: float | None = None):
@@ -155,7 +145,9 @@ class Engine:
         many targets the batch holds. With it, every part is weighted by its share of the step's targets over all
         micro-batches and processes, so the gradient equals that of one process on the whole global batch. Without
         it, micro-batches and processes weigh equally, as DDP and DeepSpeed do. `flops_per_batch(batch)`: the
-        training FLOPs one micro-batch costs, for model FLOP/s and, with `peak_flops` (per process), MFU."""
+        training FLOPs one micro-batch costs, for model FLOP/s and, with `peak_flops` (per process), MFU.
+        `seed`: with the data cursor and the process index it seeds torch's generators before every batch (see
+        `_seed_batch`)."""
         self.acc = accelerator
         if hasattr(optimizer, "consolidate_state_dict"):
             # A whole-tensor-sharded optimizer places its own state; Accelerate's placement would read its
@@ -169,7 +161,7 @@ class Engine:
         self.grad_clip, self.log_every, self.save_every, self.eval_every = grad_clip, log_every, save_every, eval_every
         self.keep, self.max_minutes, self.progress, self.max_bad_steps = keep_checkpoints, max_minutes, progress, max_bad_steps
         self.grad_accum, self.target_counts = grad_accum, target_counts
-        self.flops_per_batch, self.peak_flops = flops_per_batch, peak_flops
+        self.flops_per_batch, self.peak_flops, self.seed = flops_per_batch, peak_flops, seed
         plugin = accelerator.state.deepspeed_plugin
         self.deepspeed = plugin is not None
         self.deepspeed_stage = plugin.zero_stage if plugin is not None else -1
@@ -220,9 +212,11 @@ class Engine:
             for batch in batches_for_epoch(state.epoch, state.batch_in_epoch):
                 progressed = True
                 batch = self._to_device(batch)
+                self._seed_batch(state)
                 result = self._step(batch)
                 state.batch_in_epoch += 1  # consumed even when skipped, so that a resume does not replay it
                 if result.skipped:
+                    state.skipped_steps += 1
                     if main:
                         self.tracker.log({"train/skipped_nonfinite": 1}, step=state.step)
                     bad_in_row = bad_in_row + 1 if result.diverged else bad_in_row
@@ -271,7 +265,27 @@ class Engine:
                                     f"for the batch size")
         bar.close()
         self.save(state)
+        self._report_skipped(state)
         return state
+
+    def _report_skipped(self, state: TrainState):
+        """Steps the optimizer skipped (non-finite gradient) are not silent: a share above 1% is a warning."""
+        if not state.skipped_steps or not self.acc.is_main_process:
+            return
+        share = state.skipped_steps / (state.skipped_steps + state.step)
+        self.tracker.summary({"skipped_steps": state.skipped_steps})
+        print(f"[alba] {'warning: ' if share > 0.01 else ''}{state.skipped_steps} of "
+              f"{state.skipped_steps + state.step} batches ({share:.1%}) were skipped because their gradient was not "
+              "finite" + ("; the run may be unstable: consider a lower --lr or check the data" if share > 0.01 else ""),
+              flush=True)
+
+    def _seed_batch(self, state: TrainState):
+        """Dropout (and any other draw a model makes) comes from a generator seeded by the run's seed, the data
+        cursor and the process: a pure function of where training is, which the checkpoint holds. A resumed run
+        therefore draws exactly what the uninterrupted run drew, with no generator state to save, and no other
+        consumer of torch's global generator (a DataLoader drawing its base seed) can shift the stream."""
+        key = [self.seed, state.phase, state.epoch, state.batch_in_epoch, self.acc.process_index]
+        torch.manual_seed(int(np.random.SeedSequence(key).generate_state(1, np.uint64)[0]))
 
     def _step(self, batch: dict):
         """Forward and backward over the micro-batches of one step, then clip and step the optimizer unless the
@@ -388,7 +402,7 @@ class Engine:
             self.acc.wait_for_everyone()
         optimizer_state = full_state_dict(self.optimizer) if self.deepspeed_stage < 1 else None
         if self.acc.is_main_process:
-            save_checkpoint(root, state.step, self.unwrapped, weights, optimizer_state, self.scheduler,
-                            {f.name: getattr(state, f.name) for f in fields(state)}, self.keep,
-                            scaler=self.acc.scaler, zero=zero)
+            save_checkpoint(root, state.step, self.unwrapped, weights, optimizer_state, self.scheduler, state,
+                            self.keep, scaler=self.acc.scaler, zero=zero)
+            discard_replaced(self.output_dir)  # the run this one replaces (--overwrite) is no longer needed
         self.acc.wait_for_everyone()

@@ -21,8 +21,8 @@ from modeling.pretraining import IGNORE_INDEX
 
 from .config import ConfigError, RunConfig
 from .deepspeed_config import load_deepspeed_config, resolve
-from .engine import Engine, TrainState, make_accelerator, output_metrics, summarize, world_size
-from .checkpoint import load_checkpoint
+from .engine import Engine, make_accelerator, output_metrics, summarize, world_size
+from .checkpoint import TRAINER_STATE, TrainState, load_checkpoint
 from .metrics import device_name, most_frequent_token, peak_flops, wilson_interval
 from .optim import build_optimizer, build_scheduler
 from .predict import format_examples, held_out_examples
@@ -234,32 +234,33 @@ def run_pretraining(cfg: RunConfig) -> dict:
     out = Path(cfg.output_dir)
     state = TrainState()
     if resume_from:  # the checkpoint's scheduler belongs to the phase it was written in
-        state.phase = json.loads((resume_from / "trainer_state.json").read_text(encoding="utf-8")).get("phase", 0)
+        state.phase = TrainState.from_file(resume_from / TRAINER_STATE).phase
     scheduler = phase_scheduler(optimizer, phases[state.phase])
     if main and not resume_from:
         prepare_output_dir(cfg)
         save_tokenizer(tokenizer, out)
     acc.wait_for_everyone()
     if resume_from:
-        state = TrainState(**load_checkpoint(resume_from, model, optimizer, scheduler, acc.scaler))
+        state = load_checkpoint(resume_from, model, optimizer, scheduler, acc.scaler)
         say(f"[alba] resuming from {resume_from} at step {state.step}")
     say(f"[alba] model {cfg.model}: {model.num_parameters() / 1e6:.2f}M parameters; {world} process(es) on "
         f"{acc.device}; output {out}")
     tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project, enabled=main,
-                      resume=bool(resume_from))
+                      resume_step=state.step if resume_from else None)
     engine = Engine(model, optimizer, scheduler, acc, max_steps=cfg.max_steps, output_dir=out, tracker=tracker,
                     grad_clip=cfg.grad_clip, log_every=cfg.log_every, save_every=cfg.save_every,
                     eval_every=cfg.eval_every, keep_checkpoints=cfg.keep_checkpoints, max_minutes=cfg.max_minutes,
                     progress=cfg.progress, grad_accum=cfg.grad_accum_steps, target_counts=target_counts,
                     flops_per_batch=lambda b: pretraining_flops(mcfg, *b["input_ids"].shape,
                                                                 int((b["mlm_labels"] != IGNORE_INDEX).sum())),
-                    peak_flops=peak_flops(device_name(acc.device), cfg.precision))
+                    peak_flops=peak_flops(device_name(acc.device), cfg.precision), seed=cfg.seed)
     baseline = most_frequent_token(s for d in train_ids for s in d)
     try:
         state = train_phases(engine, phases, make_data, state, optimizer,
                              evaluate=lambda: evaluate(engine, data, baseline), say=say)
         results = evaluate(engine, data, baseline) if data.eval_instances else {}
         summary = {**{f"eval/{k}": v for k, v in results.items()}, "steps": state.step,
+                   "skipped_steps": state.skipped_steps,
                    "train_seconds": state.train_seconds, "train_tokens": state.tokens, "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),
                    "wall_seconds": time.perf_counter() - started, "output_dir": str(out)}
         weights = engine.model_state_dict()
@@ -291,7 +292,9 @@ def format_summary(s: dict, task: str) -> str:
     if "eval/loss" in s:
         rows.append(("held-out loss", f"{s['eval/loss']:.4f}"))
     m, sec = divmod(int(s["wall_seconds"]), 60)
-    rows += [("training steps", str(s["steps"])), ("train tokens/s", f"{s['tokens_per_s']:,.0f}"),
+    skipped = s.get("skipped_steps", 0)
+    steps = str(s["steps"]) + (f"  ({skipped} more skipped: non-finite gradient)" if skipped else "")
+    rows += [("training steps", steps), ("train tokens/s", f"{s['tokens_per_s']:,.0f}"),
              ("wall time", f"{m}m{sec:02d}s"), ("checkpoint", s["output_dir"])]
     width = max(len(r[0]) for r in rows)
     lines = ["", "alba pretraining summary", "-" * 24] + [f"{k.ljust(width)}  {v}" for k, v in rows]

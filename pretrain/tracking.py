@@ -27,16 +27,22 @@ def wandb_mode(requested: str) -> str:
 
 
 class Tracker:
-    """Logs scalars to `metrics.jsonl` (one JSON object per line) and, when enabled, to W&B."""
+    """Logs scalars to `metrics.jsonl` (one JSON object per line) and, when enabled, to W&B.
+
+    `resume_step`: the step of the checkpoint a resumed run continues from. The interrupted run may have logged
+    steps after it, which the resumed run logs again: those records are dropped first, so each step appears once."""
 
     def __init__(self, output_dir: Path, config: dict, wandb: str = "auto", project: str = "alba",
-                 enabled: bool = True, resume: bool = False):
+                 enabled: bool = True, resume_step: int | None = None):
         self.enabled = enabled
         self.mode = wandb_mode(wandb) if enabled else "disabled"
         self.path = Path(output_dir) / "metrics.jsonl"
         self.run = None
         if not enabled:
             return
+        resume = resume_step is not None
+        if resume and self.path.is_file():
+            _truncate_after(self.path, resume_step)
         self.file = open(self.path, "a" if resume else "w", encoding="utf-8")
         if self.mode != "disabled":
             import wandb as wb
@@ -64,3 +70,18 @@ class Tracker:
         if self.run is not None:
             self.run.finish()
             self.run = None
+
+
+def _truncate_after(path: Path, step: int) -> None:
+    """Keep the records up to `step` (and a last line cut short by a kill is dropped too); replaced atomically."""
+    kept = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                if json.loads(line)["step"] <= step:
+                    kept.append(line)
+            except (ValueError, KeyError, TypeError):
+                continue
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(kept), encoding="utf-8")
+    os.replace(tmp, path)

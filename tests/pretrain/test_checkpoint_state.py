@@ -2,7 +2,7 @@
 import torch
 
 from modeling import AlbaForPreTraining, ModelConfig
-from pretrain.checkpoint import load_checkpoint, save_checkpoint
+from pretrain.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from pretrain.optim import build_scheduler
 
 
@@ -23,7 +23,8 @@ def test_loss_scaler_state_survives_a_checkpoint(tmp_path):
             next(model.parameters()).grad.fill_(float("inf"))
         scaler.step(optimizer)
         scaler.update()
-    path = save_checkpoint(tmp_path, 4, model, None, optimizer.state_dict(), scheduler, {"step": 4}, scaler=scaler)
+    path = save_checkpoint(tmp_path, 4, model, None, optimizer.state_dict(), scheduler, TrainState(step=4),
+                           scaler=scaler)
 
     model2, optimizer2, scheduler2 = _parts()
     fresh = torch.amp.GradScaler("cpu", init_scale=2.0 ** 16, growth_interval=3)
