@@ -59,7 +59,7 @@ def main() -> None:
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    alba = [sys.executable, str(ROOT / "launch" / "cli.py")]
+    alba = [sys.executable, "-m", "launch.cli"]
     cases = [(f"{mb:g} MB, one document per line", mb, False) for mb in args.sizes_mb]
     if args.long_line_mb:
         cases.append((f"{args.long_line_mb:g} MB on one line", args.long_line_mb, True))
@@ -74,7 +74,7 @@ def main() -> None:
         build = peak_mb([*alba, "data", "build", str(corpus), str(out / "tokenizer"), str(store),
                          "--corpus_format=lines", "--progress=False"])
         train = peak_mb([*alba, "pretrain", f"--corpus={store}", "--model=bert-tiny", f"--max_steps={args.steps}",
-                         "--batch_size=8", "--max_seq_length=128", "--eval_fraction=0.001", "--wandb=disabled",
+                         "--batch_size=8", "--max_seq_length=128", "--eval_fraction=0.05", "--wandb=disabled",
                          "--progress=False", f"--output_dir={out / f'run-{i}'}"])
         rows.append({"corpus": name, "megabytes": mb, "build_peak_mb": build, "pretrain_peak_mb": train})
         print(f"[memory] {name}: data build {build:,.0f} MB, pretrain from the store {train:,.0f} MB", flush=True)

@@ -6,9 +6,10 @@ bit-identical to those of an uninterrupted run. Dropout is on (as in every BERT 
         [--out runs/faults] [--json OUT]
 
 Modes: `single` (one process), `torchrun` (2 CPU processes, DDP over gloo), `zero2` (DeepSpeed ZeRO-2, 2 CPU
-processes). Each kill takes the whole process group (launcher and every rank) down at once. Half of the kills wait
+processes). Each kill takes the launcher and all its descendants (every rank) down together. Half of the kills wait
 for a checkpoint write to begin (a `.tmp-step-N` directory to appear) and strike then; the others strike at a
-uniformly random time within the uninterrupted run's duration. Exit status 1 when any run differs.
+uniformly random time within the uninterrupted run's duration. A run killed before its first checkpoint is started
+over with `--overwrite`. Exit status 1 when any run differs.
 """
 from __future__ import annotations
 
@@ -90,9 +91,22 @@ def run_and_kill(mode: str, out: Path, steps: int, seed: int, at_checkpoint: boo
         time.sleep(0.002)
     if proc.poll() is not None:
         return "after the run had finished"
-    os.killpg(proc.pid, signal.SIGKILL)
+    _kill_tree(proc.pid)
     proc.wait()
     return hit
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL a launcher and every process under it at once. torchrun starts each rank in a session of its own,
+    so killing the launcher's process group would leave the ranks running."""
+    import psutil
+    victims = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    for victim in victims:
+        try:
+            victim.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(victims, timeout=30)
 
 
 def same_run(reference: Path, out: Path) -> tuple[bool, str]:

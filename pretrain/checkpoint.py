@@ -1,9 +1,9 @@
 """Checkpoints: safetensors weights + JSON state, optimizer/scheduler/scaler tensors loadable with weights_only=True.
 
 A checkpoint is written into `.tmp-step-N`, sealed with `manifest.json` (every file's size and SHA-256, written last),
-renamed to `step-N`, and only then is `latest` replaced (atomically). Re-saving a step moves the old copy aside
-(`.old-step-N`) until the new one is in place. So at every instant, even after `kill -9` or a full disk, some sealed
-copy of every completed checkpoint exists; `resumable_checkpoint` finds the newest intact one, whatever `latest` says.
+renamed to `step-N`, and only then is `latest` replaced (atomically). So at every instant, even after `kill -9` or a
+full disk, some sealed copy of every completed checkpoint exists (a sealed `.tmp-step-N` counts);
+`resumable_checkpoint` finds the newest intact one, whatever `latest` says.
 Under DeepSpeed ZeRO every process also writes its own partition of the optimizer state
 (`optimizer-rank{r}-of-{world}.pt`) into the temporary directory before it is sealed.
 """
@@ -27,7 +27,7 @@ from .config import ConfigError
 LATEST = "latest"
 MANIFEST = "manifest.json"
 TRAINER_STATE = "trainer_state.json"
-_NAME = re.compile(r"^(?:\.tmp-|\.old-)?step-(\d{8})$")
+_NAME = re.compile(r"^(?:\.tmp-)?step-(\d{8})$")
 
 
 class CheckpointError(ConfigError):
@@ -129,15 +129,13 @@ def save_checkpoint(root: Path, step: int, model, weights: dict | None, optimize
         written = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file()) if tmp.is_dir() else 0
         shutil.rmtree(tmp, ignore_errors=True)
         raise _write_failed(root, final, e, written) from None
-    old = root / f".old-{final.name}"
-    if final.exists():  # saved again (a finished run resumed, a phase switch): keep a sealed copy at every instant
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(final, old)
+    # Saved again (a finished run resumed, a phase switch): a kill while the old copy is removed leaves the sealed
+    # temporary copy, which `resumable_checkpoint` finds.
+    shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     _write_atomic(root / LATEST, final.name)
-    shutil.rmtree(old, ignore_errors=True)
     for stale in root.iterdir():  # copies left by a run killed while saving, now superseded
-        if stale.is_dir() and stale.name.startswith((".tmp-", ".old-")) and _step_of(stale) <= step:
+        if stale.is_dir() and stale.name.startswith(".tmp-") and _step_of(stale) <= step:
             shutil.rmtree(stale, ignore_errors=True)
     for older in sorted(p for p in root.glob("step-*") if p.is_dir())[:-keep or None]:
         shutil.rmtree(older, ignore_errors=True)
@@ -219,7 +217,7 @@ def _unsealed_format(path: Path) -> bool:
 def resumable_checkpoint(root: Path) -> Path | None:
     """The newest intact checkpoint under `root` (None when there is no checkpoint at all). Damaged newer ones
     are skipped with a warning naming each and why; when all are damaged, a ConfigError names the newest's
-    damaged file. `latest` only breaks ties: a sealed copy a kill left in `.tmp-`/`.old-` counts too."""
+    damaged file. `latest` only breaks ties: a sealed copy a kill left in `.tmp-step-N` counts too."""
     if not root.is_dir():
         return None
     pointer = root / LATEST

@@ -81,6 +81,12 @@ def test_a_kill_at_any_moment_of_a_save_leaves_a_resumable_checkpoint(tmp_path, 
     assert calls["n"] >= 4  # the save was killed at each of its renames and removals
 
 
+def _flip_last_byte(file):
+    data = bytearray(file.read_bytes())
+    data[-1] ^= 0xFF
+    file.write_bytes(bytes(data))
+
+
 DAMAGES = {
     "weights truncated": lambda s: (s / "model.safetensors").write_bytes((s / "model.safetensors").read_bytes()[:99]),
     "weights garbage": lambda s: (s / "model.safetensors").write_bytes(b"\x00garbage" * 50),
@@ -88,6 +94,7 @@ DAMAGES = {
                                         load_file(s / "model.safetensors").items()}, s / "model.safetensors"),
     "weights missing": lambda s: (s / "model.safetensors").unlink(),
     "optimizer truncated": lambda s: (s / "optimizer.pt").write_bytes((s / "optimizer.pt").read_bytes()[:500]),
+    "optimizer one byte changed": lambda s: _flip_last_byte(s / "optimizer.pt"),  # same size: only the checksum sees it
     "trainer state missing": lambda s: (s / "trainer_state.json").unlink(),
     "trainer state garbage": lambda s: (s / "trainer_state.json").write_bytes(b"\xff\xfe{{"),
     "manifest garbage": lambda s: (s / "manifest.json").write_text("[1, 2"),

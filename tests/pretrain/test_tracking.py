@@ -29,3 +29,15 @@ def test_jsonl_and_offline_wandb(tmp_path, monkeypatch):
     assert [r["train/loss"] for r in rows] == [2.5, 2.0] and [r["step"] for r in rows] == [1, 2]
     runs = list((tmp_path / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and any(runs[0].glob("*.wandb"))
+
+
+def test_a_resumed_run_logs_each_step_once(tmp_path):
+    """The interrupted run logged steps 1-13 (the last line cut short by the kill); its checkpoint is at step 10.
+    The resumed run's log drops what came after the checkpoint before it logs those steps again."""
+    lines = [json.dumps({"step": s, "train/loss": 1.0 / s}) for s in range(1, 13)] + ['{"step": 13, "tr']
+    (tmp_path / "metrics.jsonl").write_text("\n".join(lines))
+    t = Tracker(tmp_path, {}, wandb="disabled", resume_step=10)
+    t.log({"train/loss": 0.5}, step=11)
+    t.close()
+    rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == list(range(1, 12)) and rows[-1]["train/loss"] == 0.5
