@@ -1,13 +1,16 @@
-"""Peak memory (max RSS of the process) of `alba data build` and of `alba pretrain` reading a token store, at growing
-corpus sizes, and of both on a corpus that is one single line of text.
+"""Peak memory of `alba data build` and of `alba pretrain` reading a token store, at growing corpus sizes, and of both
+on a corpus that is one single line of text.
 
-    python benchmarks/bench_memory.py [--sizes_mb 2 20 200] [--long_line_mb 50] [--steps 2] [--out runs/memory]
+    python benchmarks/bench_memory.py [--sizes_mb 20 2000] [--long_line_mb 50] [--steps 2] [--out runs/memory]
         [--json OUT]
 
 The corpus is generated (sentences of words drawn from a fixed 5,000-word vocabulary, 200 sentences per document, in
 the one-document-per-line format), the tokenizer is trained once on the smallest corpus, and every command runs in
-its own process, whose peak RSS is read from `getrusage(RUSAGE_CHILDREN)` of a fresh wrapper process. Pretraining
-runs `--steps` steps of bert-tiny, so what is measured is loading the corpus, not training.
+its own process. Two peaks are read: max RSS (`getrusage(RUSAGE_CHILDREN)` of a fresh wrapper process), which also
+counts the pages of memory-mapped files (the store, the scratch files of the pair plan) that the page cache can
+drop at any time; and peak anonymous memory (RssAnon of the command and its children, sampled every 50 ms), the
+memory that cannot be given back without swap. Pretraining runs `--steps` steps of bert-tiny, so what is measured
+is loading the corpus and planning its pairs, not training.
 """
 from __future__ import annotations
 
@@ -17,20 +20,41 @@ import random
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-_WRAPPER = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)")
+_WRAPPER = """
+import os, resource, subprocess, sys, time
+
+def anon_kb(pid):
+    total = 0
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            total += sum(int(line.split()[1]) for line in f if line.startswith("RssAnon:"))
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                total += sum(anon_kb(int(child)) for child in f.read().split())
+    except OSError:  # the process ended meanwhile
+        pass
+    return total
+
+proc, peak = subprocess.Popen(sys.argv[1:]), 0
+while proc.poll() is None:
+    peak = max(peak, anon_kb(proc.pid))
+    time.sleep(0.05)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, peak, proc.returncode)
+"""
 
 
-def peak_mb(cmd: list[str]) -> float:
-    """Max RSS in MB of `cmd` (and of its children, for the largest one)."""
+def peak_mb(cmd: list[str]) -> tuple[float, float, float]:
+    """(max RSS, peak anonymous memory) in MB of `cmd` (RSS: its largest process), and its wall seconds."""
+    started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], cwd=ROOT, capture_output=True, text=True)
-    kb, rc = proc.stdout.split()[-2:]
+    rss, anon, rc = proc.stdout.split()[-3:]
     if rc != "0":
         raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}")
-    return int(kb) / 1024
+    return int(rss) / 1024, int(anon) / 1024, time.perf_counter() - started
 
 
 def write_corpus(path: Path, megabytes: float, seed: int, one_line: bool = False) -> None:
@@ -50,7 +74,7 @@ def write_corpus(path: Path, megabytes: float, seed: int, one_line: bool = False
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--sizes_mb", type=float, nargs="+", default=[2, 20, 200])
+    p.add_argument("--sizes_mb", type=float, nargs="+", default=[20, 2000])
     p.add_argument("--long_line_mb", type=float, default=50)
     p.add_argument("--steps", type=int, default=2)
     p.add_argument("--out", default="runs/memory", help="working folder (replaced)")
@@ -76,13 +100,16 @@ def main() -> None:
         train = peak_mb([*alba, "pretrain", f"--corpus={store}", "--model=bert-tiny", f"--max_steps={args.steps}",
                          "--batch_size=8", "--max_seq_length=128", "--eval_fraction=0.05", "--wandb=disabled",
                          "--progress=False", f"--output_dir={out / f'run-{i}'}"])
-        rows.append({"corpus": name, "megabytes": mb, "build_peak_mb": build, "pretrain_peak_mb": train})
-        print(f"[memory] {name}: data build {build:,.0f} MB, pretrain from the store {train:,.0f} MB", flush=True)
+        rows.append({"corpus": name, "megabytes": mb, "build": build, "pretrain": train})
+        print(f"[memory] {name}: data build {build[0]:,.0f} MB RSS / {build[1]:,.0f} MB anonymous in {build[2]:.0f} s, "
+              f"pretrain from the store {train[0]:,.0f} / {train[1]:,.0f} MB in {train[2]:.0f} s", flush=True)
         shutil.rmtree(store)
         corpus.unlink()
-    print("\n| corpus | `alba data build` peak RSS | `alba pretrain --corpus=STORE` peak RSS |\n|---|---|---|")
+    print("\n| corpus | `alba data build` peak RSS / anonymous | `alba pretrain --corpus=STORE` peak RSS / anonymous |"
+          "\n|---|---|---|")
     for r in rows:
-        print(f"| {r['corpus']} | {r['build_peak_mb']:,.0f} MB | {r['pretrain_peak_mb']:,.0f} MB |")
+        print(f"| {r['corpus']} | {r['build'][0]:,.0f} / {r['build'][1]:,.0f} MB "
+              f"| {r['pretrain'][0]:,.0f} / {r['pretrain'][1]:,.0f} MB |")
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=1) + "\n")
 

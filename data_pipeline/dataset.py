@@ -1,4 +1,6 @@
 """The map-style dataset over one epoch's instances."""
+from typing import Sequence
+
 from torch.utils.data import Dataset
 
 from .instances import Instance
@@ -7,7 +9,7 @@ from .instances import Instance
 class PretrainingDataset(Dataset):
     """Items are dicts {"index", "tokens_a", "tokens_b", "label"}; the index seeds the item's masking."""
 
-    def __init__(self, instances: list[Instance]):
+    def __init__(self, instances: Sequence[Instance]):
         self.instances = instances
 
     def __len__(self) -> int:

@@ -27,6 +27,7 @@ from tokenizers import Tokenizer
 
 from .corpus import ENCODING_ERRORS, iter_documents
 from .errors import DataError
+from .token_docs import TokenDocs
 from .tokenizer import SpecialTokens
 
 META = "store.json"
@@ -183,7 +184,7 @@ class _Tokenize:
 
 
 class TokenStore:
-    """A built store, memory-mapped. `documents()` gives the tokenized corpus in the form create_instances takes."""
+    """A built store, memory-mapped. `documents()` gives its documents, still memory-mapped, as create_instances takes them."""
 
     def __init__(self, path: str | os.PathLike, tokenizer: Tokenizer | None = None):
         self.path = Path(path)
@@ -217,12 +218,5 @@ class TokenStore:
     def __len__(self) -> int:
         return self.meta["documents"]
 
-    def documents(self) -> list[list[list[int]]]:
-        docs = []
-        for tokens, sentence_ends, document_ends in self.shards:
-            sentences = np.split(np.asarray(tokens, dtype=np.int64), np.asarray(sentence_ends[:-1]))
-            start = 0
-            for end in document_ends:
-                docs.append([s.tolist() for s in sentences[start:end]])
-                start = int(end)
-        return docs
+    def documents(self) -> TokenDocs:
+        return TokenDocs(self.shards)

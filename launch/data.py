@@ -113,7 +113,8 @@ def inspect(source: str = "synthetic", tokenizer_path: str = "", task: str = "so
         tok = load_tokenizer(Path(tokenizer_path)) if tokenizer_path else train_tokenizer(docs, vocab_size=1024,
                                                                                           progress=False)
         ids = tokenize_corpus(tok, docs, progress=False)
-    instances = create_instances(ids, max_seq_length=max_seq_length, task=task, seed=seed)[:count]
+    instances = create_instances(ids, max_seq_length=max_seq_length, task=task, seed=seed)
+    instances = [instances[i] for i in range(min(count, len(instances)))]
     collate = PretrainingCollator(SpecialTokens.from_tokenizer(tok), tok.get_vocab_size(), masking=masking,
                                   seed=seed, continuation_ids=word_continuation_ids(tok), pack=pack,
                                   pad_to=max_seq_length if pack else None)

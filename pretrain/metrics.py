@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections import Counter
-from typing import Iterable
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -15,16 +13,6 @@ def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tup
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return (centre - half, centre + half)
-
-
-def most_frequent_token(token_streams: Iterable[Iterable[int]]) -> int:
-    """The unigram-frequency baseline's single guess: the most frequent token id of the training data."""
-    counts: Counter = Counter()
-    for stream in token_streams:
-        counts.update(stream)
-    if not counts:
-        raise ValueError("no tokens to count")
-    return counts.most_common(1)[0][0]
 
 
 # Dense peak FLOP/s of common training GPUs (vendor figures without sparsity): bf16/fp16 and fp32 (TF32 tensor

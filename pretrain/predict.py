@@ -10,6 +10,8 @@ from data_pipeline import SpecialTokens, word_continuation_ids
 from modeling import AlbaForPreTraining
 
 TOP_K = 3
+# Examples come from the first held-out documents only: enough to choose from, and bounded on any corpus.
+EXAMPLE_DOCUMENTS = 1000
 
 
 @torch.no_grad()
@@ -59,12 +61,14 @@ def pair_text(model: AlbaForPreTraining, tokenizer: Tokenizer, a: str, b: str, t
             f"{verdict}")
 
 
-def held_out_examples(model: AlbaForPreTraining, tokenizer: Tokenizer, documents: list[list[list[int]]],
-                      task: str, seed: int, n: int = 4) -> dict:
-    """Examples from held-out documents (token ids per sentence): sentences with one whole word masked, with the
-    model's top guesses and the true word; and consecutive sentence pairs with the sentence head's verdict on the
-    order as written and swapped. Chosen by `seed`, so a run always shows the same ones."""
+def held_out_examples(model: AlbaForPreTraining, tokenizer: Tokenizer, documents, task: str, seed: int,
+                      n: int = 4) -> dict:
+    """Examples from held-out documents (a sequence of documents of token ids per sentence, e.g. TokenDocs):
+    sentences with one whole word masked, with the model's top guesses and the true word; and consecutive sentence
+    pairs with the sentence head's verdict on the order as written and swapped. Chosen by `seed`, so a run always
+    shows the same ones."""
     rng = np.random.default_rng([seed, 4242])
+    documents = [documents[k] for k in range(min(len(documents), EXAMPLE_DOCUMENTS))]
     special = SpecialTokens.from_tokenizer(tokenizer)
     continuation = word_continuation_ids(tokenizer)
 

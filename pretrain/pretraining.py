@@ -11,8 +11,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from data_pipeline import (PretrainingCollator, PretrainingDataset, SpecialTokens, create_instances, load_corpus,
-                           load_tokenizer, save_tokenizer, tokenize_corpus, train_tokenizer,
+from data_pipeline import (PretrainingCollator, PretrainingDataset, SpecialTokens, TokenDocs, create_instances,
+                           load_corpus, load_tokenizer, save_tokenizer, tokenize_corpus, train_tokenizer,
                            word_continuation_ids)
 from data_pipeline.store import TokenStore, is_store
 from modeling import AlbaForPreTraining, ModelConfig, load_model
@@ -23,7 +23,7 @@ from .config import ConfigError, RunConfig
 from .deepspeed_config import load_deepspeed_config, resolve
 from .engine import Engine, make_accelerator, output_metrics, summarize, world_size
 from .checkpoint import TRAINER_STATE, TrainState, load_checkpoint
-from .metrics import device_name, most_frequent_token, peak_flops, wilson_interval
+from .metrics import device_name, peak_flops, wilson_interval
 from .optim import build_optimizer, build_scheduler
 from .predict import format_examples, held_out_examples
 from .rundir import check_output_dir, default_output_dir, prepare_output_dir
@@ -36,15 +36,19 @@ EVAL_BATCH = 128
 TRAINABLE = ("wordpiece", "unigram")
 
 
-def split_documents(docs: list, eval_fraction: float, seed: int) -> tuple[list, list]:
-    """Hold out whole documents (so no evaluation pair shares text with training), chosen by a seeded shuffle."""
-    order = np.random.default_rng([seed, 7919]).permutation(len(docs))
+def split_documents(docs, eval_fraction: float, seed: int):
+    """Hold out whole documents (so no evaluation pair shares text with training), chosen by a seeded shuffle.
+    `docs`: a list, or TokenDocs (split into two memory-mapped subsets)."""
     n_eval = int(round(len(docs) * eval_fraction)) if eval_fraction else 0
     if eval_fraction and (n_eval < 2 or len(docs) - n_eval < 2):
         raise ConfigError(f"the corpus has {len(docs)} documents: too few to hold out --eval_fraction="
                           f"{eval_fraction} and still train")
-    held = set(order[:n_eval].tolist())
-    return [d for i, d in enumerate(docs) if i not in held], [d for i, d in enumerate(docs) if i in held]
+    held = np.zeros(len(docs), dtype=bool)
+    held[np.random.default_rng([seed, 7919]).permutation(len(docs))[:n_eval]] = True
+    train, held_out = np.flatnonzero(~held), np.flatnonzero(held)
+    if isinstance(docs, TokenDocs):
+        return docs.subset(train), docs.subset(held_out)
+    return [docs[i] for i in train], [docs[i] for i in held_out]
 
 
 def _build_tokenizer(cfg: RunConfig, train_docs, main: bool):
@@ -71,8 +75,8 @@ def _model_config(cfg: RunConfig, vocab_size: int, max_seq_length: int) -> Model
 class PretrainingData:
     """Training instances are recreated for every epoch (new pairs, new masks); evaluation is fixed."""
 
-    def __init__(self, cfg: RunConfig, train_ids, eval_ids, special: SpecialTokens, vocab_size: int,
-                 continuation: set[int], rank: int, world: int):
+    def __init__(self, cfg: RunConfig, train_ids: TokenDocs, eval_ids: TokenDocs, special: SpecialTokens,
+                 vocab_size: int, continuation: set[int], rank: int, world: int):
         self.cfg, self.train_ids, self.rank, self.world = cfg, train_ids, rank, world
         make = lambda seed, micro_batches: PretrainingCollator(  # noqa: E731
             special, vocab_size, mask_prob=cfg.mask_prob, max_predictions=cfg.max_predictions, masking=cfg.masking,
@@ -203,15 +207,15 @@ def run_pretraining(cfg: RunConfig) -> dict:
         store = TokenStore(cfg.corpus)
         tokenizer = (load_tokenizer(Path(cfg.output_dir)) if resume_from else
                      store.tokenizer() if cfg.tokenizer in TRAINABLE else _build_tokenizer(cfg, [], main))
-        docs = TokenStore(cfg.corpus, tokenizer).documents()
-        train_ids, eval_ids = split_documents(docs, cfg.eval_fraction, cfg.seed)
+        train_ids, eval_ids = split_documents(TokenStore(cfg.corpus, tokenizer).documents(), cfg.eval_fraction,
+                                              cfg.seed)
     else:
         docs = load_corpus(cfg.corpus, encoding_errors=cfg.encoding_errors, progress=cfg.progress and main,
                            fmt=cfg.corpus_format, text_field=cfg.text_field, clean_html=cfg.clean_html)
         train_docs, eval_docs = split_documents(docs, cfg.eval_fraction, cfg.seed)
         tokenizer = load_tokenizer(Path(cfg.output_dir)) if resume_from else _build_tokenizer(cfg, train_docs, main)
-        train_ids = tokenize_corpus(tokenizer, train_docs, progress=cfg.progress and main)
-        eval_ids = tokenize_corpus(tokenizer, eval_docs, progress=False) if eval_docs else []
+        train_ids = TokenDocs.from_lists(tokenize_corpus(tokenizer, train_docs, progress=cfg.progress and main))
+        eval_ids = TokenDocs.from_lists(tokenize_corpus(tokenizer, eval_docs, progress=False))
     special = SpecialTokens.from_tokenizer(tokenizer)
     vocab_size = tokenizer.get_vocab_size()
     phases = cfg.phase_configs()
@@ -220,10 +224,10 @@ def run_pretraining(cfg: RunConfig) -> dict:
     make_data = lambda pcfg: PretrainingData(pcfg, train_ids, eval_ids, special, vocab_size,  # noqa: E731
                                              continuation, rank, world)
     data = make_data(phases[-1])  # the evaluation set: pairs of the final phase's length
-    n_sent = sum(len(d) for d in docs)
-    n_tok = sum(len(s) for d in train_ids for s in d)
-    say(f"[alba] {len(docs)} documents, {n_sent} sentences; {len(train_ids)} train / {len(eval_ids)} held out; "
-        f"{n_tok} training tokens; vocabulary {vocab_size}; {len(data.eval_instances)} evaluation pairs")
+    n_sent = train_ids.num_sentences() + eval_ids.num_sentences()
+    say(f"[alba] {len(train_ids) + len(eval_ids)} documents, {n_sent} sentences; {len(train_ids)} train / "
+        f"{len(eval_ids)} held out; {train_ids.num_tokens()} training tokens; vocabulary {vocab_size}; "
+        f"{len(data.eval_instances)} evaluation pairs")
 
     # Everything that can fail on bad input has run: only now is the output directory touched.
     torch.manual_seed(cfg.seed)
@@ -254,7 +258,7 @@ def run_pretraining(cfg: RunConfig) -> dict:
                     flops_per_batch=lambda b: pretraining_flops(mcfg, *b["input_ids"].shape,
                                                                 int((b["mlm_labels"] != IGNORE_INDEX).sum())),
                     peak_flops=peak_flops(device_name(acc.device), cfg.precision), seed=cfg.seed)
-    baseline = most_frequent_token(s for d in train_ids for s in d)
+    baseline = int(train_ids.token_counts(vocab_size).argmax())  # the unigram baseline's one guess
     try:
         state = train_phases(engine, phases, make_data, state, optimizer,
                              evaluate=lambda: evaluate(engine, data, baseline), say=say)

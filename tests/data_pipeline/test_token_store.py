@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import BUDGET, ROOT, run_cli
-from data_pipeline import (DataError, embedded_corpus, load_corpus, save_tokenizer, tokenize_corpus,
-                           train_tokenizer)
+from data_pipeline import (DataError, create_instances, embedded_corpus, load_corpus, save_tokenizer,
+                           tokenize_corpus, train_tokenizer)
 from data_pipeline.store import TokenStore, build_store, is_store
 
 
@@ -31,7 +31,15 @@ def test_store_holds_the_ids_of_in_memory_tokenization(corpus_and_tokenizer, tmp
     meta = build_store(text, tok, tmp_path / "store", num_proc=num_proc, shard_tokens=5_000, progress=False)
     expected = tokenize_corpus(tok, load_corpus(text, progress=False), progress=False)
     store = TokenStore(tmp_path / "store", tok)
-    assert store.documents() == expected
+    assert list(store.documents()) == expected
+    # pairs planned over the memory-mapped shards are those of the same documents in memory, in the same order
+    key = lambda instances: [(i.tokens_a, i.tokens_b, i.label) for i in instances]  # noqa: E731
+    picked = [0, 3, 4, 100, 101, 250, len(expected) - 1]
+    for task in ("sop", "nsp"):
+        assert key(create_instances(store.documents(), 64, task=task, seed=1)) == key(
+            create_instances(expected, 64, task=task, seed=1))
+        assert key(create_instances(store.documents().subset(picked), 64, task=task, seed=2)) == key(
+            create_instances([expected[i] for i in picked], 64, task=task, seed=2))
     assert len(meta["shards"]) > 3 and meta["tokens"] == sum(len(s) for d in expected for s in d)
     assert meta["dtype"] == "uint16" and is_store(tmp_path / "store")
 

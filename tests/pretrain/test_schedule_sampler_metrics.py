@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from pretrain.metrics import most_frequent_token, wilson_interval
+from pretrain.metrics import wilson_interval
 from pretrain.optim import lr_multiplier
 from pretrain.sampler import GlobalBatchSampler
 
@@ -80,5 +80,3 @@ def test_wilson_bounds_solve_the_score_equation():
         assert lo <= p <= hi
 
 
-def test_most_frequent_token():
-    assert most_frequent_token([[5, 6, 6], [7, 6, 5]]) == 6
