@@ -3,6 +3,7 @@ inputs are refused with the offending values named."""
 import pytest
 import torch
 
+import modeling.encoder as encoder
 from modeling import AlbaForPreTraining, ConfigError, ModelConfig
 
 VOCAB, T = 97, 10
@@ -51,12 +52,20 @@ def test_gradient_checkpointing_gives_the_same_gradients(sharing):
     assert grads["alba.encoder.attention.0.query.weight"].abs().max() > 1e-2
 
 
-def test_checkpointing_is_skipped_without_grad():
+def test_checkpointing_is_skipped_without_grad(monkeypatch):
+    """Under no_grad (evaluation) the layers run plainly: checkpoint() is not even called, so evaluation pays
+    nothing for it (it would save RNG states and re-enter every layer), and the output is the same."""
+    calls = []
+    real_checkpoint = encoder.checkpoint
+    monkeypatch.setattr(encoder, "checkpoint", lambda *a, **k: calls.append(1) or real_checkpoint(*a, **k))
     torch.manual_seed(0)
     model = AlbaForPreTraining(_config(gradient_checkpointing=True)).eval()
     batch = _batch()
     with torch.no_grad():
         out = model(**batch)
+    assert calls == []
+    model(**batch)
+    assert len(calls) == 3  # with grad, every layer is checkpointed
     model.alba.encoder.gradient_checkpointing = False
     with torch.no_grad():
         torch.testing.assert_close(model(**batch).mlm_logits, out.mlm_logits, atol=0, rtol=0)
