@@ -22,9 +22,10 @@ install: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(PY) launch/pretrain.py
 
-# The whole suite; slow end-to-end tests run in their reduced form (ALBA_TEST_BUDGET=ci).
+# The whole suite; slow end-to-end tests run in their reduced form (ALBA_TEST_BUDGET=ci). PYTEST_ARGS adds options,
+# e.g. make test PYTEST_ARGS=--durations=30.
 test: $(VENV)/.installed
-	ALBA_TEST_BUDGET=ci WANDB_MODE=offline $(PY) -m pytest -q -rs
+	ALBA_TEST_BUDGET=ci WANDB_MODE=offline $(PY) -m pytest -q -rs $(PYTEST_ARGS)
 
 # The same with the slow tests at their full budgets.
 test-full: $(VENV)/.installed
