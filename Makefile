@@ -8,7 +8,7 @@ export DS_BUILD_OPS := 0
 export TORCH_EXTENSIONS_DIR ?= $(HOME)/.cache/torch_extensions
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test test-full install clean
+.PHONY: demo test test-fast test-full install clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml constraints-cpu.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(VENV)/.installed
 # e.g. make test PYTEST_ARGS=--durations=30.
 test: $(VENV)/.installed
 	ALBA_TEST_BUDGET=ci WANDB_MODE=offline $(PY) -m pytest -q -rs $(PYTEST_ARGS)
+
+# Everyday work: the tests not marked slow.
+test-fast: $(VENV)/.installed
+	ALBA_TEST_BUDGET=ci WANDB_MODE=offline $(PY) -m pytest -q -rs -m "not slow" $(PYTEST_ARGS)
 
 # The same with the slow tests at their full budgets.
 test-full: $(VENV)/.installed
