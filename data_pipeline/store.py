@@ -184,7 +184,8 @@ class _Tokenize:
 
 
 class TokenStore:
-    """A built store, memory-mapped. `documents()` gives its documents, still memory-mapped, as create_instances takes them."""
+    """A built store, memory-mapped. `documents()` gives its documents (TokenDocs, still memory-mapped), as
+    create_instances takes them."""
 
     def __init__(self, path: str | os.PathLike, tokenizer: Tokenizer | None = None):
         self.path = Path(path)
