@@ -28,6 +28,11 @@ def scratch_array(chunks: Iterable[np.ndarray], dtype, width: int | None = None,
     return np.memmap(file, dtype=dtype, mode="r+" if writable else "r", shape=shape)
 
 
+def _end_before(ends: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Where item `index` starts, given every item's end offset: the previous item's end, 0 for the first."""
+    return np.where(index > 0, ends[np.maximum(index - 1, 0)], 0)
+
+
 class TokenDocs:
     """A sequence of documents: `docs[k]` is document k as a list of sentences (lists of ids). The walk that makes
     sentence pairs reads only `sentences(k)`, and a pair's tokens are read by `tokens(start, end)` (offsets into the
@@ -119,7 +124,7 @@ class TokenDocs:
         """How many sentences each document holds, a bounded number of documents at a time."""
         for shard, local in self._doc_chunks():
             ends = np.asarray(self.shards[shard][2])
-            yield ends[local] - np.where(local > 0, ends[np.maximum(local - 1, 0)], 0)
+            yield ends[local] - _end_before(ends, local)
 
     def num_sentences(self) -> int:
         return int(sum(counts.sum() for counts in self._sentence_counts()))
@@ -138,10 +143,8 @@ class TokenDocs:
         """(shard, start, end) token ranges of this sequence's documents, neighbours merged."""
         for shard, local in self._doc_chunks():
             sentence_ends, document_ends = np.asarray(self.shards[shard][1]), np.asarray(self.shards[shard][2])
-            first = np.where(local > 0, document_ends[np.maximum(local - 1, 0)], 0)
-            last = document_ends[local]
-            start = np.where(first > 0, sentence_ends[np.maximum(first - 1, 0)], 0)
-            end = np.where(last > 0, sentence_ends[np.maximum(last - 1, 0)], 0)
+            first, last = _end_before(document_ends, local), document_ends[local]  # sentence numbers
+            start, end = _end_before(sentence_ends, first), _end_before(sentence_ends, last)  # token offsets
             breaks = np.flatnonzero(start[1:] != end[:-1]) + 1
             for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, len(local)]):
                 yield shard, int(start[lo]), int(end[hi - 1])
