@@ -15,8 +15,28 @@ SHARING_MODES = ("none", "all", "attention", "ffn")
 SENTENCE_HEADS = ("sop", "nsp", "none")
 
 
+class SavedConfig:
+    """Base of every model config (a dataclass): the dict that `save_pretrained` writes to config.json and reads
+    back, with unknown keys refused by name."""
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]):
+        unknown = sorted(set(values) - set(cls.field_names()))
+        if unknown:
+            raise ConfigError(f"unknown model config field(s) {', '.join(unknown)}; valid fields: "
+                              f"{', '.join(cls.field_names())}")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
 @dataclass
-class ModelConfig:
+class ModelConfig(SavedConfig):
     """Architecture of a BERT/ALBERT encoder with its pretraining heads; the defaults are ALBERT-base."""
 
     vocab_size: int = 30000
@@ -75,25 +95,10 @@ class ModelConfig:
             raise ConfigError(f"pad_token_id={self.pad_token_id!r} must be in [0, vocab_size={self.vocab_size})")
 
     @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls)]
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ModelConfig:
-        unknown = sorted(set(values) - set(cls.field_names()))
-        if unknown:
-            raise ConfigError(f"unknown model config field(s) {', '.join(unknown)}; valid fields: "
-                              f"{', '.join(cls.field_names())}")
-        return cls(**values)
-
-    @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> ModelConfig:
         if name not in PRESETS:
             raise ConfigError(f"unknown model preset {name!r}; presets: {', '.join(PRESETS)}")
         return cls.from_dict({**PRESETS[name], **overrides})
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def _is_int(value) -> bool:

@@ -11,7 +11,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .config import ConfigError, ModelConfig
+from .config import ConfigError, ModelConfig, SavedConfig
 from .embeddings import Embeddings
 from .encoder import Encoder
 from .heads import MaskedLMHead, Pooler
@@ -21,7 +21,10 @@ CONFIG_NAME = "config.json"
 
 
 class AlbaPreTrainedModel(nn.Module):
-    """Base of every alba model: holds the config and knows how to initialise, count, save and load itself."""
+    """Base of every alba model: holds the config and knows how to initialise, count, save and load itself. A
+    subclass names its config class; loading needs nothing else."""
+
+    config_class: type[SavedConfig] = ModelConfig
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -70,10 +73,10 @@ class AlbaPreTrainedModel(nn.Module):
             if not (directory / name).is_file():
                 raise ConfigError(f"{directory} has no {name}: expected a directory written by save_pretrained")
         try:
-            config = ModelConfig.from_dict(json.loads((directory / CONFIG_NAME).read_text(encoding="utf-8")))
-        except (ConfigError, json.JSONDecodeError) as e:
+            config = cls.config_class.from_dict(json.loads((directory / CONFIG_NAME).read_text(encoding="utf-8")))
+        except (ValueError, TypeError) as e:  # not JSON, or a field the config refuses
             raise ConfigError(f"{directory / CONFIG_NAME}: {e}") from None
-        model = cls(config)
+        model = cls.for_loading(config)
         try:
             missing, unexpected = model.load_state_dict(load_file(directory / WEIGHTS_NAME), strict=False)
         except SafetensorError as e:
@@ -85,6 +88,11 @@ class AlbaPreTrainedModel(nn.Module):
             raise ConfigError(f"{directory / WEIGHTS_NAME} does not fit {cls.__name__} with its config.json: "
                               f"missing {missing[:5]}, unexpected {unexpected[:5]}")
         return model
+
+    @classmethod
+    def for_loading(cls, config: SavedConfig):
+        """An instance of `config` whose weights are about to be loaded."""
+        return cls(config)
 
 
 def _write_atomically(path: Path, write) -> None:

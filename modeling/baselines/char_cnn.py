@@ -8,19 +8,16 @@ dropout and the output layer. Weights start N(0, 0.05) (the small model's initia
 """
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from torch import nn
 
-from ..model import CONFIG_NAME, WEIGHTS_NAME, AlbaPreTrainedModel
+from ..config import SavedConfig
+from ..model import AlbaPreTrainedModel
 
 # The paper's alphabet: 26 letters, 10 digits, 33 other characters and the newline.
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-,;.!?:'\"/\\|_@#$%^&*~`+-=<>()[]{}\n"
@@ -29,7 +26,7 @@ LAYERS = ((7, 3), (7, 3), (3, 0), (3, 0), (3, 0), (3, 3))
 
 
 @dataclass
-class CharCNNConfig:
+class CharCNNConfig(SavedConfig):
     num_labels: int
     length: int = 1014  # l0: characters kept per text
     frames: int = 256  # feature maps of every convolution (large model: 1024)
@@ -50,8 +47,6 @@ class CharCNNConfig:
             n = n // pool if pool else n
         return n
 
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def quantize(texts: Sequence[str], length: int, alphabet: str = ALPHABET) -> np.ndarray:
@@ -74,6 +69,8 @@ class CharCNNOutput:
 
 
 class CharCNN(AlbaPreTrainedModel):
+    config_class = CharCNNConfig
+
     def __init__(self, config: CharCNNConfig):
         super().__init__(config)
         self.alphabet_size = len(dict.fromkeys(config.alphabet))
@@ -109,9 +106,3 @@ class CharCNN(AlbaPreTrainedModel):
         return CharCNNOutput(F.cross_entropy(logits, labels), (logits.argmax(-1) == labels).sum(),
                              labels.new_tensor(len(labels)), logits)
 
-    @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike) -> "CharCNN":
-        directory = Path(directory)
-        model = cls(CharCNNConfig(**json.loads((directory / CONFIG_NAME).read_text(encoding="utf-8"))))
-        model.load_state_dict(load_file(directory / WEIGHTS_NAME))
-        return model

@@ -12,24 +12,21 @@ resumed run continues in the same mode.
 """
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from torch import nn
 
-from ..model import CONFIG_NAME, WEIGHTS_NAME, AlbaPreTrainedModel
+from ..config import SavedConfig
+from ..model import AlbaPreTrainedModel
 
 ENCODINGS = ("position", "bow")
 TYINGS = ("adjacent", "layerwise")
 
 
 @dataclass
-class MemN2NConfig:
+class MemN2NConfig(SavedConfig):
     vocab_size: int
     embedding_size: int = 20
     hops: int = 3
@@ -44,8 +41,6 @@ class MemN2NConfig:
         if self.encoding not in ENCODINGS or self.tying not in TYINGS:
             raise ValueError(f"encoding must be one of {ENCODINGS} and tying one of {TYINGS}")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -71,6 +66,8 @@ def position_encoding(ids: torch.Tensor, dim: int, dtype: torch.dtype = torch.fl
 
 
 class MemN2N(AlbaPreTrainedModel):
+    config_class = MemN2NConfig
+
     def __init__(self, config: MemN2NConfig):
         super().__init__(config)
         v, d, k = config.vocab_size, config.embedding_size, config.hops
@@ -134,9 +131,3 @@ class MemN2N(AlbaPreTrainedModel):
         return MemN2NOutput(loss, loss.detach() / len(answers), correct, answers.new_tensor(len(answers)), logits,
                             torch.stack(attention))
 
-    @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike) -> "MemN2N":
-        directory = Path(directory)
-        model = cls(MemN2NConfig(**json.loads((directory / CONFIG_NAME).read_text())))
-        model.load_state_dict(load_file(directory / WEIGHTS_NAME))
-        return model

@@ -2,23 +2,20 @@
 backpropagation through time, and sampling from them with a temperature."""
 from __future__ import annotations
 
-import json
 import math
-import os
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from torch import nn
 
-from ..model import CONFIG_NAME, WEIGHTS_NAME, AlbaPreTrainedModel
+from ..config import SavedConfig
+from ..model import AlbaPreTrainedModel
 from .rnn import RecurrentNetwork
 
 
 @dataclass
-class LanguageModelConfig:
+class LanguageModelConfig(SavedConfig):
     vocab_size: int
     cell: str = "lstm"
     hidden_size: int = 200  # also the embedding size, as in Zaremba et al.
@@ -28,8 +25,6 @@ class LanguageModelConfig:
     streams: int = 20  # parallel text streams whose state is carried from one batch to the next
     tie_weights: bool = False  # the softmax reuses the embedding matrix (Press & Wolf 2017; not in Zaremba et al.)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -48,6 +43,7 @@ class RecurrentLanguageModel(AlbaPreTrainedModel):
     BPTT), for each of `streams` parallel streams. That state is a persistent buffer, so every checkpoint holds
     it and a resumed run continues from exactly where it stopped; a batch marks with `reset` the streams whose
     state starts from zero (the data pipeline sets it on the first batch of every epoch)."""
+    config_class = LanguageModelConfig
 
     def __init__(self, config: LanguageModelConfig):
         super().__init__(config)
@@ -92,12 +88,6 @@ class RecurrentLanguageModel(AlbaPreTrainedModel):
         return LanguageModelOutput(loss=nll / labels.shape[0], token_loss=nll.detach() / n, token_total=n,
                                    logits=logits, state=new_state)
 
-    @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike) -> "RecurrentLanguageModel":
-        directory = Path(directory)
-        model = cls(LanguageModelConfig(**json.loads((directory / CONFIG_NAME).read_text(encoding="utf-8"))))
-        model.load_state_dict(load_file(directory / WEIGHTS_NAME))
-        return model
 
 
 @torch.no_grad()

@@ -11,24 +11,21 @@ long the other sentences of its batch are.
 """
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from torch import nn
 
-from ..model import CONFIG_NAME, WEIGHTS_NAME, AlbaPreTrainedModel
+from ..config import SavedConfig
+from ..model import AlbaPreTrainedModel
 
 MODES = ("rand", "static", "non-static", "multichannel")
 
 
 @dataclass
-class TextCNNConfig:
+class TextCNNConfig(SavedConfig):
     vocab_size: int
     num_labels: int = 2
     mode: str = "rand"
@@ -46,8 +43,6 @@ class TextCNNConfig:
         if not self.filter_widths or min(self.filter_widths) < 1:
             raise ValueError(f"filter widths must be positive, got {self.filter_widths}")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -59,6 +54,8 @@ class TextCNNOutput:
 
 
 class TextCNN(AlbaPreTrainedModel):
+    config_class = TextCNNConfig
+
     def __init__(self, config: TextCNNConfig, vectors: np.ndarray | torch.Tensor | None = None):
         """`vectors` [vocab_size, embedding_size]: the starting vectors of the pretrained modes (row 0, the padding,
         is zeroed); required unless the mode is 'rand'."""
@@ -86,6 +83,11 @@ class TextCNN(AlbaPreTrainedModel):
                                    for w in config.filter_widths)
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(config.num_filters * len(config.filter_widths), config.num_labels)
+
+    @classmethod
+    def for_loading(cls, config: TextCNNConfig) -> "TextCNN":
+        """The pretrained modes need starting vectors; the loaded weights replace these zeros."""
+        return cls(config, None if config.mode == "rand" else np.zeros((config.vocab_size, config.embedding_size)))
 
     @property
     def pad(self) -> int:
@@ -120,14 +122,6 @@ class TextCNN(AlbaPreTrainedModel):
             w = self.classifier.weight
             w.mul_((self.config.max_norm / w.norm(dim=1, keepdim=True).clamp(min=1e-12)).clamp(max=1.0))
 
-    @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike) -> "TextCNN":
-        directory = Path(directory)
-        config = TextCNNConfig(**json.loads((directory / CONFIG_NAME).read_text(encoding="utf-8")))
-        placeholder = None if config.mode == "rand" else np.zeros((config.vocab_size, config.embedding_size))
-        model = cls(config, placeholder)
-        model.load_state_dict(load_file(directory / WEIGHTS_NAME))
-        return model
 
 
 def adadelta_with_max_norm(model: TextCNN, rho: float = 0.95, eps: float = 1e-6, lr: float = 1.0):

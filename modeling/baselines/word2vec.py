@@ -8,13 +8,14 @@ the linear decay, so any loop that calls `model(**batch)` (the shared engine inc
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import SavedConfig
 from ..model import AlbaPreTrainedModel
 from .huffman import huffman_tree
 from .word_vectors import WordVectors
@@ -30,7 +31,7 @@ DEFAULT_CHUNK = {("negative", "skipgram"): 512, ("negative", "cbow"): 512,
 
 
 @dataclass
-class Word2VecConfig:
+class Word2VecConfig(SavedConfig):
     vocab_size: int
     dim: int = 100
     architecture: str = "skipgram"
@@ -47,8 +48,6 @@ class Word2VecConfig:
             raise ValueError("vocab_size and dim must be positive and chunk_size non-negative")
         self.chunk_size = self.chunk_size or DEFAULT_CHUNK[self.objective, self.architecture]
 
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -116,6 +115,7 @@ class _SequentialSGD(torch.autograd.Function):
 
 class Word2Vec(AlbaPreTrainedModel):
     """Saved and counted as every alba model (`save_pretrained`, `num_parameters`)."""
+    config_class = Word2VecConfig
 
     def __init__(self, config: Word2VecConfig, counts: np.ndarray | None = None, seed: int = 0):
         """`counts` (word frequencies, aligned with the vocabulary) build the Huffman tree of hierarchical
