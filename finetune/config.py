@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from pretrain.config import ConfigError, _opt, check_options, typed_options
+from pretrain.config import ConfigError, option, check_options, typed_options
 
 
 GRID_KEYS = ("lr", "batch_size", "epochs", "seed")
@@ -15,55 +15,55 @@ GRID_KEYS = ("lr", "batch_size", "epochs", "seed")
 @dataclass
 class FinetuneConfig:
     # -- task and data
-    task: str = _opt("sst2", "GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli) or 'all'", group="data")
-    data_dir: str = _opt("", "GLUE root (holding SST-2/, MNLI/, …) or the task's own folder, in the original TSV "
-                         "layout; or hf:NAME, a `datasets` GLUE dataset (hub name such as nyu-mll/glue, or a local "
-                         "copy in the hub's layout)", group="data")
-    train_file: str = _opt("", "training TSV instead of <data_dir>/<task>/train.tsv", group="data")
-    dev_file: str = _opt("", "evaluation TSV instead of the task's dev file(s)", group="data")
-    test_file: str = _opt("", "test TSV to predict (GLUE submission format) instead of the task's test file(s)",
-                          group="data")
-    max_seq_length: int = _opt(128, "tokens per example, [CLS] and [SEP]s included; longer pairs are cut from "
-                               "the longer side", group="data")
-    max_train_examples: int = _opt(0, "use only the first N training rows (0: all)", group="data")
-    truncation: str = _opt("head", "what a single text longer than max_seq_length keeps: 'head' (its start), 'tail' "
-                           "(its end) or 'head_tail' (the first quarter of the budget from the start, the rest from "
-                           "the end: Sun et al. 2019's best for IMDB); pairs are cut from their longer side",
-                           ("head", "tail", "head_tail"), "data")
+    task: str = option("sst2", "GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli) or 'all'", group="data")
+    data_dir: str = option("", "GLUE root (holding SST-2/, MNLI/, …) or the task's own folder, in the original TSV "
+                            "layout; or hf:NAME, a `datasets` GLUE dataset (hub name such as nyu-mll/glue, or a local "
+                            "copy in the hub's layout)", group="data")
+    train_file: str = option("", "training TSV instead of <data_dir>/<task>/train.tsv", group="data")
+    dev_file: str = option("", "evaluation TSV instead of the task's dev file(s)", group="data")
+    test_file: str = option("", "test TSV to predict (GLUE submission format) instead of the task's test file(s)",
+                             group="data")
+    max_seq_length: int = option(128, "tokens per example, [CLS] and [SEP]s included; longer pairs are cut from "
+                                  "the longer side", group="data")
+    max_train_examples: int = option(0, "use only the first N training rows (0: all)", group="data")
+    truncation: str = option("head", "what a single text longer than max_seq_length keeps: 'head' (its start), 'tail' "
+                              "(its end) or 'head_tail' (the first quarter of the budget from the start, the rest from "
+                              "the end: Sun et al. 2019's best for IMDB); pairs are cut from their longer side",
+                              ("head", "tail", "head_tail"), "data")
     # -- model
-    model: str = _opt("", "an alba pretraining run directory, a directory fine-tuned here, a transformers BERT/"
-                      "ALBERT directory (with tokenizer.json), or a model preset name (random init, with a "
-                      "WordPiece tokenizer trained on the task's training text)", group="model")
-    model_overrides: dict = _opt(None, "preset fields to override when --model is a preset", group="model")
-    vocab_size: int = _opt(4096, "vocabulary of the tokenizer trained when --model is a preset", group="model")
-    from_scratch: bool = _opt(False, "keep --model's architecture and tokenizer but start from random weights: the "
-                              "control that measures what its pretraining is worth", group="model")
-    classifier_dropout: float = _opt(0.1, "dropout before the classifier", group="model")
+    model: str = option("", "an alba pretraining run directory, a directory fine-tuned here, a transformers BERT/"
+                         "ALBERT directory (with tokenizer.json), or a model preset name (random init, with a "
+                         "WordPiece tokenizer trained on the task's training text)", group="model")
+    model_overrides: dict = option(None, "preset fields to override when --model is a preset", group="model")
+    vocab_size: int = option(4096, "vocabulary of the tokenizer trained when --model is a preset", group="model")
+    from_scratch: bool = option(False, "keep --model's architecture and tokenizer but start from random weights: the "
+                                 "control that measures what its pretraining is worth", group="model")
+    classifier_dropout: float = option(0.1, "dropout before the classifier", group="model")
     # -- training (BERT's fine-tuning recipe: AdamW, warmup 10%, linear decay)
-    lr: float = _opt(2e-5, "peak learning rate", group="train")
-    batch_size: int = _opt(32, "examples per optimizer step", group="train")
-    epochs: int = _opt(3, "passes over the training set; the best epoch on dev is kept", group="train")
-    warmup: float = _opt(0.1, "warmup: a step count (>= 1) or a fraction of all steps (< 1)", group="train")
-    weight_decay: float = _opt(0.01, "decoupled weight decay (not on LayerNorm and biases)", group="train")
-    adam_eps: float = _opt(1e-6, "AdamW epsilon", group="train")
-    grad_clip: float = _opt(1.0, "global gradient-norm clip; 0 disables", group="train")
-    seed: int = _opt(0, "seed of initialisation and data order", group="train")
-    grid: dict = _opt(None, "hyperparameter grid, e.g. '{\"lr\": [2e-5, 3e-5], \"batch_size\": [16, 32], "
-                      "\"epochs\": [2, 3], \"seed\": [0, 1, 2]}': every combination is trained; per task the "
-                      "setting with the best median score over seeds is reported, with the medians", group="train")
+    lr: float = option(2e-5, "peak learning rate", group="train")
+    batch_size: int = option(32, "examples per optimizer step", group="train")
+    epochs: int = option(3, "passes over the training set; the best epoch on dev is kept", group="train")
+    warmup: float = option(0.1, "warmup: a step count (>= 1) or a fraction of all steps (< 1)", group="train")
+    weight_decay: float = option(0.01, "decoupled weight decay (not on LayerNorm and biases)", group="train")
+    adam_eps: float = option(1e-6, "AdamW epsilon", group="train")
+    grad_clip: float = option(1.0, "global gradient-norm clip; 0 disables", group="train")
+    seed: int = option(0, "seed of initialisation and data order", group="train")
+    grid: dict = option(None, "hyperparameter grid, e.g. '{\"lr\": [2e-5, 3e-5], \"batch_size\": [16, 32], "
+                         "\"epochs\": [2, 3], \"seed\": [0, 1, 2]}': every combination is trained; per task the "
+                         "setting with the best median score over seeds is reported, with the medians", group="train")
     # -- run
-    do_train: bool = _opt(True, "fine-tune; False only evaluates (and predicts) --model as it is", group="run")
-    predict: bool = _opt(False, "write test-set predictions of the best model in the GLUE submission format",
-                         group="run")
-    baseline: bool = _opt(True, "also train and print a bag-of-words logistic-regression baseline", group="run")
-    output_dir: str = _opt("", "where the best model, metrics and results go (default: runs/finetune-<time>)",
-                           group="run")
-    overwrite: bool = _opt(False, "replace a run already in output_dir", group="run")
-    log_every: int = _opt(50, "steps between metric logs", group="run")
-    wandb: str = _opt("auto", "Weights & Biases: 'auto', 'online', 'offline' or 'disabled'",
-                      ("auto", "online", "offline", "disabled"), "run")
-    wandb_project: str = _opt("alba-finetune", "W&B project name", group="run")
-    progress: bool = _opt(True, "show progress bars", group="run")
+    do_train: bool = option(True, "fine-tune; False only evaluates (and predicts) --model as it is", group="run")
+    predict: bool = option(False, "write test-set predictions of the best model in the GLUE submission format",
+                            group="run")
+    baseline: bool = option(True, "also train and print a bag-of-words logistic-regression baseline", group="run")
+    output_dir: str = option("", "where the best model, metrics and results go (default: runs/finetune-<time>)",
+                              group="run")
+    overwrite: bool = option(False, "replace a run already in output_dir", group="run")
+    log_every: int = option(50, "steps between metric logs", group="run")
+    wandb: str = option("auto", "Weights & Biases: 'auto', 'online', 'offline' or 'disabled'",
+                         ("auto", "online", "offline", "disabled"), "run")
+    wandb_project: str = option("alba-finetune", "W&B project name", group="run")
+    progress: bool = option(True, "show progress bars", group="run")
 
     def __post_init__(self):
         self.model_overrides = dict(self.model_overrides or {})
@@ -105,14 +105,14 @@ class FinetuneConfig:
 @dataclass
 class SquadConfig(FinetuneConfig):
     """The fine-tuning options (the GLUE-only ones are ignored) plus SQuAD's; BERT's defaults."""
-    max_seq_length: int = _opt(384, "tokens per window: [CLS] question [SEP] context part [SEP]", group="data")
-    version: int = _opt(1, "SQuAD version: 1 (v1.1, every question answerable) or 2 (v2.0, null answers)",
-                        group="squad")
-    doc_stride: int = _opt(128, "tokens between the starts of consecutive windows over a long context", group="squad")
-    max_query_length: int = _opt(64, "question tokens kept", group="squad")
-    n_best: int = _opt(20, "start and end candidates per window in the span search", group="squad")
-    max_answer_length: int = _opt(30, "longest answer in tokens", group="squad")
-    max_eval_examples: int = _opt(0, "evaluate only the first N dev questions (0: all)", group="squad")
+    max_seq_length: int = option(384, "tokens per window: [CLS] question [SEP] context part [SEP]", group="data")
+    version: int = option(1, "SQuAD version: 1 (v1.1, every question answerable) or 2 (v2.0, null answers)",
+                           group="squad")
+    doc_stride: int = option(128, "tokens between the starts of consecutive windows over a long context", group="squad")
+    max_query_length: int = option(64, "question tokens kept", group="squad")
+    n_best: int = option(20, "start and end candidates per window in the span search", group="squad")
+    max_answer_length: int = option(30, "longest answer in tokens", group="squad")
+    max_eval_examples: int = option(0, "evaluate only the first N dev questions (0: all)", group="squad")
 
     def __post_init__(self):
         super().__post_init__()

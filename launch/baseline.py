@@ -1,22 +1,21 @@
 """Train the classic baselines with the shared engine: `alba baseline NAME [--flags]` or
 `python launch/baseline.py NAME [--flags]`; `alba baseline NAME --help` lists every option with its default.
-
-Each baseline is one entry of BASELINES: a name and its fire command.
 """
 from __future__ import annotations
 
 if __name__ == "__main__":
     import _bootstrap  # noqa: F401  (must run before the alba imports)
 
-from launch.baseline_memn2n import memn2n
-from launch.baseline_rnn_lm import rnn_lm
-from launch.baseline_text_cnn import text_cnn
-from launch.baseline_word2vec import word2vec
+from baselines import memn2n, rnn_lm, text_cnn, word2vec
+from launch.command import config_command
 
-# name -> fire command; a new baseline is one more entry.
-BASELINES = {"memn2n": memn2n, "rnn_lm": rnn_lm, "word2vec": word2vec, "text_cnn": text_cnn}
-baseline_commands = BASELINES
+# name -> (config class, title, run); a new baseline is one more entry.
+BASELINES = {"memn2n": (memn2n.MemN2NRunConfig, memn2n.TITLE, memn2n.run),
+             "rnn_lm": (rnn_lm.RnnLmRunConfig, rnn_lm.TITLE, rnn_lm.run),
+             "word2vec": (word2vec.Word2VecRunConfig, word2vec.TITLE, word2vec.run),
+             "text_cnn": (text_cnn.TextCnnRunConfig, text_cnn.TITLE, text_cnn.run)}
+baseline_commands = {name: config_command(name, title, config, run) for name, (config, title, run) in BASELINES.items()}
 
 if __name__ == "__main__":
     import fire
-    fire.Fire(BASELINES, name="baseline")
+    fire.Fire(baseline_commands, name="baseline")

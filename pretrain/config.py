@@ -9,14 +9,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 
 class ConfigError(ValueError):
     """A bad option or option value; the message is one line meant for the user."""
 
 
-def _opt(default, help: str, choices: tuple | None = None, group: str = ""):
+def option(default, help: str, choices: tuple | None = None, group: str = ""):
     return field(default=default, metadata={"help": help, "choices": choices, "group": group})
 
 
@@ -26,98 +26,140 @@ PHASE_KEYS = ("max_steps", "max_seq_length", "batch_size", "grad_accum_steps", "
 
 
 @dataclass
-class RunConfig:
+class RunOptions:
+    """Base of a job's config: where it writes, how it resumes, logs and shows progress, and its seed. A subclass
+    adds its data/model/train fields, may redeclare a run field to change its default or help, and lists its
+    comma-list options in JOINED."""
+    NAME: ClassVar[str] = "run"
+    JOINED: ClassVar[tuple[str, ...]] = ()
+    # Options a resumed run may change: how it is logged and saved, not what it trains.
+    RESUMABLE_CHANGES: ClassVar[tuple[str, ...]] = ("overwrite", "resume", "output_dir", "log_every", "save_every",
+                                                    "keep_checkpoints", "wandb", "progress")
+
+    output_dir: str = option("", "where checkpoints, logs and results go (default: runs/<job>-<time>)",
+                             group="run")
+    overwrite: bool = option(False, "replace a run already in output_dir", group="run")
+    resume: bool = option(False, "continue the run in output_dir from its latest checkpoint", group="run")
+    log_every: int = option(50, "steps between metric logs", group="run")
+    save_every: int = option(500, "steps between checkpoints; one is always written at the end (0: only then)",
+                             group="run")
+    keep_checkpoints: int = option(2, "how many recent checkpoints to keep", group="run")
+    wandb: str = option("auto", "Weights & Biases: 'auto' (online with an API key, else offline), 'online', "
+                        "'offline' or 'disabled'", ("auto", "online", "offline", "disabled"), "run")
+    wandb_project: str = option("alba", "W&B project name", group="run")
+    progress: bool = option(True, "show progress bars", group="run")
+    seed: int = option(0, "seed of everything drawn at random: initialisation, data order, dropout, masking",
+                       group="run")
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self, positive: tuple[str, ...] = ()) -> None:
+        """Choices, the given positive fields and the run options; a subclass's __post_init__ calls it."""
+        check_options(self, positive=(*positive, "log_every", "keep_checkpoints"))
+        if self.save_every < 0:
+            raise ConfigError(f"--save_every must be 0 or more, got {self.save_every}")
+        if self.overwrite and self.resume:
+            raise ConfigError("--overwrite and --resume exclude each other")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def build(cls, config_file: str | None = None, **overrides):
+        return cls(**typed_options(cls, config_file, overrides, joined=cls.JOINED))
+
+
+@dataclass
+class RunConfig(RunOptions):
+    """The pretraining job's options."""
+    NAME = "pretrain"
     # -- data
-    corpus: str = _opt("embedded", "'embedded' (CPython's own documentation), 'synthetic' (rule-based toy corpus), "
-                       "files (a file, directory or glob; see corpus_format), 'datasets:NAME[:SPLIT]', or a token store "
-                       "built by `alba data build` (its tokenizer is used; a --tokenizer path must match it)",
-                       group="data")
-    corpus_format: str = _opt("auto", "'auto' (by suffix: .jsonl/.json JSON lines, .parquet Parquet, else 'text'), "
-                              "'text' (one sentence per line, blank line between documents) or 'lines' (one "
-                              "document per line)", ("auto", "text", "lines", "jsonl", "parquet"), "data")
-    text_field: str = _opt("text", "the field holding a document's text in JSON lines, Parquet and datasets corpora",
-                           group="data")
-    clean_html: bool = _opt(False, "remove HTML markup from the corpus before sentence splitting: <br /> and block "
-                            "tags become paragraph breaks, other tags go, entities are decoded (for scraped text "
-                            "such as reviews)", group="data")
-    encoding_errors: str = _opt("strict", "on a non-UTF-8 line: 'strict' stops with the file and byte offset, "
-                                "'skip' drops the line and warns with a count", ("strict", "skip"), "data")
-    tokenizer: str = _opt("wordpiece", "'wordpiece' or 'unigram' to train one on the corpus, or the path of a "
-                          "tokenizer directory / tokenizer.json to reuse", group="data")
-    vocab_size: int = _opt(2048, "vocabulary size of a trained tokenizer (small: the vocabulary projection "
-                           "dominates CPU time)", group="data")
-    lowercase: bool = _opt(True, "lower-case text before tokenizing (trained tokenizers only)", group="data")
-    max_seq_length: int = _opt(64, "tokens per example, [CLS] and [SEP]s included", group="data")
-    short_seq_prob: float = _opt(0.1, "probability of a shorter random target length (reference algorithm)",
-                                 group="data")
-    sentence_task: str = _opt("sop", "sentence-pair objective: 'sop' (ALBERT order), 'nsp' (BERT next "
-                              "sentence) or 'none'", ("sop", "nsp", "none"), "data")
-    masking: str = _opt("token", "MLM masking: 'token', 'wwm' (whole word) or 'ngram' (ALBERT: spans of 1-3 whole "
-                        "words, p(n) ∝ 1/n)", ("token", "wwm", "ngram"), "data")
-    static_masking: bool = _opt(False, "build pairs and masks once and repeat them every epoch, as the reference's "
-                                "precomputed data (dupe_factor 1) does; default: new pairs and masks each epoch",
-                                group="data")
-    pack_pairs: bool = _opt(False, "pack several short pairs into each row of max_seq_length tokens, each pair "
-                            "attending only to itself, so that fewer positions are padding; batch_size still "
-                            "counts pairs, and losses are the same as unpacked", group="data")
-    mask_prob: float = _opt(0.15, "fraction of tokens chosen for MLM", group="data")
-    max_predictions: int = _opt(20, "at most this many MLM positions per example", group="data")
-    eval_fraction: float = _opt(0.2, "fraction of documents held out for evaluation", group="data")
-    num_workers: int = _opt(0, "DataLoader worker processes per training process that build pairs, masks and "
-                            "batches (0: in the training process); batches are the same for any number",
-                            group="data")
+    corpus: str = option("embedded", "'embedded' (CPython's own documentation), 'synthetic' (rule-based toy corpus), "
+                          "files (a file, directory or glob; see corpus_format), 'datasets:NAME[:SPLIT]', or a token "
+                          "store built by `alba data build` (its tokenizer is used; a --tokenizer path must match it)",
+                          group="data")
+    corpus_format: str = option("auto", "'auto' (by suffix: .jsonl/.json JSON lines, .parquet Parquet, else 'text'), "
+                                 "'text' (one sentence per line, blank line between documents) or 'lines' (one "
+                                 "document per line)", ("auto", "text", "lines", "jsonl", "parquet"), "data")
+    text_field: str = option("text", "the field holding a document's text in JSON lines, Parquet and datasets corpora",
+                              group="data")
+    clean_html: bool = option(False, "remove HTML markup from the corpus before sentence splitting: <br /> and block "
+                               "tags become paragraph breaks, other tags go, entities are decoded (for scraped text "
+                               "such as reviews)", group="data")
+    encoding_errors: str = option("strict", "on a non-UTF-8 line: 'strict' stops with the file and byte offset, "
+                                   "'skip' drops the line and warns with a count", ("strict", "skip"), "data")
+    tokenizer: str = option("wordpiece", "'wordpiece' or 'unigram' to train one on the corpus, or the path of a "
+                             "tokenizer directory / tokenizer.json to reuse", group="data")
+    vocab_size: int = option(2048, "vocabulary size of a trained tokenizer (small: the vocabulary projection "
+                              "dominates CPU time)", group="data")
+    lowercase: bool = option(True, "lower-case text before tokenizing (trained tokenizers only)", group="data")
+    max_seq_length: int = option(64, "tokens per example, [CLS] and [SEP]s included", group="data")
+    short_seq_prob: float = option(0.1, "probability of a shorter random target length (reference algorithm)",
+                                    group="data")
+    sentence_task: str = option("sop", "sentence-pair objective: 'sop' (ALBERT order), 'nsp' (BERT next "
+                                 "sentence) or 'none'", ("sop", "nsp", "none"), "data")
+    masking: str = option("token", "MLM masking: 'token', 'wwm' (whole word) or 'ngram' (ALBERT: spans of 1-3 whole "
+                           "words, p(n) ∝ 1/n)", ("token", "wwm", "ngram"), "data")
+    static_masking: bool = option(False, "build pairs and masks once and repeat them every epoch, as the reference's "
+                                   "precomputed data (dupe_factor 1) does; default: new pairs and masks each epoch",
+                                   group="data")
+    pack_pairs: bool = option(False, "pack several short pairs into each row of max_seq_length tokens, each pair "
+                               "attending only to itself, so that fewer positions are padding; batch_size still "
+                               "counts pairs, and losses are the same as unpacked", group="data")
+    mask_prob: float = option(0.15, "fraction of tokens chosen for MLM", group="data")
+    max_predictions: int = option(20, "at most this many MLM positions per example", group="data")
+    eval_fraction: float = option(0.2, "fraction of documents held out for evaluation", group="data")
+    num_workers: int = option(0, "DataLoader worker processes per training process that build pairs, masks and "
+                               "batches (0: in the training process); batches are the same for any number",
+                               group="data")
     # -- model
-    model: str = _opt("albert-demo", "model preset (see modeling.PRESETS)", group="model")
-    model_overrides: dict = _opt(None, "preset fields to override, e.g. --model_overrides='{\"hidden_size\": 128}'",
-                                 group="model")
+    model: str = option("albert-demo", "model preset (see modeling.PRESETS)", group="model")
+    model_overrides: dict = option(None, "preset fields to override, e.g. --model_overrides='{\"hidden_size\": 128}'",
+                                    group="model")
     # -- training
-    optimizer: str = _opt("adamw", "'lamb' or 'adamw'", ("lamb", "adamw"), "train")
-    lr: float = _opt(2e-3, "peak learning rate", group="train")
-    warmup: float = _opt(0.1, "warmup: a step count (>= 1) or a fraction of max_steps (< 1)", group="train")
-    schedule: str = _opt("linear", "after warmup: 'linear' or 'polynomial' decay to end_lr_ratio x lr at max_steps, "
-                         "'inverse_sqrt' (Noam, peak at the end of warmup) or 'constant'",
-                         ("linear", "polynomial", "inverse_sqrt", "constant"), "train")
-    decay_power: float = _opt(1.0, "power of 'polynomial' decay", group="train")
-    end_lr_ratio: float = _opt(0.0, "lr at max_steps as a fraction of the peak ('linear'/'polynomial')", group="train")
-    decay_start: str = _opt("warmup_end", "where decay starts: 'warmup_end' (Hugging Face) or 'step_zero' (Google "
-                            "BERT: the decay curve runs from step 0 and warmup replaces its first steps)",
-                            ("warmup_end", "step_zero"), "train")
-    weight_decay: float = _opt(0.01, "decoupled weight decay (not applied to LayerNorm and biases)", group="train")
-    adam_eps: float = _opt(1e-6, "epsilon of Adam/LAMB (outside the square root)", group="train")
-    lamb_trust_all: bool = _opt(False, "LAMB: apply the trust ratio to every tensor (NVLAMB) instead of skipping it "
-                                "where weight decay is skipped (ALBERT reference)", group="train")
-    lamb_max_trust_ratio: float = _opt(0.0, "LAMB: clamp the trust ratio to at most this (0: no clamp)", group="train")
-    shard_optimizer: bool = _opt(False, "partition optimizer state over the processes by whole tensors (ZeRO-1 "
-                                 "style; keeps LAMB's per-tensor trust ratio exact)", group="train")
-    lamb_bias_correction: bool = _opt(True, "LAMB: Adam-style bias correction of the moments", group="train")
-    grad_clip: float = _opt(1.0, "global gradient-norm clip; 0 disables", group="train")
-    batch_size: int = _opt(64, "examples per optimizer step, summed over all processes", group="train")
-    phases: list = _opt(None, "multi-phase pretraining, e.g. [{\"max_seq_length\": 128, \"max_steps\": 900}, "
-                        "{\"max_seq_length\": 512, \"max_steps\": 100, \"batch_size\": 32, \"lr\": 5e-4}]: each phase "
-                        "overrides these options (" + ", ".join(PHASE_KEYS) + ") for its own max_steps, with its own "
-                        "warmup and decay; the run's max_steps becomes their sum", group="train")
-    grad_accum_steps: int = _opt(1, "micro-batches per optimizer step on each process (same global batch, less "
-                                 "memory)", group="train")
-    max_steps: int = _opt(1000, "optimizer steps to train", group="train")
-    max_minutes: float = _opt(0.0, "stop training after this many minutes (0: no limit)", group="train")
-    seed: int = _opt(0, "seed of data order, masking and initialisation", group="train")
-    precision: str = _opt("fp32", "'fp32', 'bf16' or 'fp16'", ("fp32", "bf16", "fp16"), "train")
-    deepspeed_config: str = _opt("", "DeepSpeed JSON config (ZeRO stage, offload; see launch/configs/); batch size, "
-                                 "accumulation, precision and clipping come from this run config and may be 'auto' "
-                                 "there", group="train")
+    optimizer: str = option("adamw", "'lamb' or 'adamw'", ("lamb", "adamw"), "train")
+    lr: float = option(2e-3, "peak learning rate", group="train")
+    warmup: float = option(0.1, "warmup: a step count (>= 1) or a fraction of max_steps (< 1)", group="train")
+    schedule: str = option("linear", "after warmup: 'linear' or 'polynomial' decay to end_lr_ratio x lr at max_steps, "
+                            "'inverse_sqrt' (Noam, peak at the end of warmup) or 'constant'",
+                            ("linear", "polynomial", "inverse_sqrt", "constant"), "train")
+    decay_power: float = option(1.0, "power of 'polynomial' decay", group="train")
+    end_lr_ratio: float = option(0.0, "lr at max_steps as a fraction of the peak ('linear'/'polynomial')",
+                                 group="train")
+    decay_start: str = option("warmup_end", "where decay starts: 'warmup_end' (Hugging Face) or 'step_zero' (Google "
+                               "BERT: the decay curve runs from step 0 and warmup replaces its first steps)",
+                               ("warmup_end", "step_zero"), "train")
+    weight_decay: float = option(0.01, "decoupled weight decay (not applied to LayerNorm and biases)", group="train")
+    adam_eps: float = option(1e-6, "epsilon of Adam/LAMB (outside the square root)", group="train")
+    lamb_trust_all: bool = option(False, "LAMB: apply the trust ratio to every tensor (NVLAMB) instead of skipping it "
+                                   "where weight decay is skipped (ALBERT reference)", group="train")
+    lamb_max_trust_ratio: float = option(0.0, "LAMB: clamp the trust ratio to at most this (0: no clamp)",
+                                         group="train")
+    shard_optimizer: bool = option(False, "partition optimizer state over the processes by whole tensors (ZeRO-1 "
+                                    "style; keeps LAMB's per-tensor trust ratio exact)", group="train")
+    lamb_bias_correction: bool = option(True, "LAMB: Adam-style bias correction of the moments", group="train")
+    grad_clip: float = option(1.0, "global gradient-norm clip; 0 disables", group="train")
+    batch_size: int = option(64, "examples per optimizer step, summed over all processes", group="train")
+    phases: list = option(None, "multi-phase pretraining, e.g. [{\"max_seq_length\": 128, \"max_steps\": 900}, "
+                           "{\"max_seq_length\": 512, \"max_steps\": 100, \"batch_size\": 32, \"lr\": 5e-4}]: each "
+                           "phase overrides these options (" + ", ".join(PHASE_KEYS) + ") for its own max_steps, with "
+                           "its own warmup and decay; the run's max_steps becomes their sum", group="train")
+    grad_accum_steps: int = option(1, "micro-batches per optimizer step on each process (same global batch, less "
+                                    "memory)", group="train")
+    max_steps: int = option(1000, "optimizer steps to train", group="train")
+    max_minutes: float = option(0.0, "stop training after this many minutes (0: no limit)", group="train")
+    precision: str = option("fp32", "'fp32', 'bf16' or 'fp16'", ("fp32", "bf16", "fp16"), "train")
+    deepspeed_config: str = option("", "DeepSpeed JSON config (ZeRO stage, offload; see launch/configs/); batch size, "
+                                    "accumulation, precision and clipping come from this run config and may be 'auto' "
+                                    "there", group="train")
     # -- run
-    output_dir: str = _opt("", "where checkpoints, logs and the final model go (default: runs/pretrain-<time>)",
-                           group="run")
-    overwrite: bool = _opt(False, "replace a run already in output_dir", group="run")
-    resume: bool = _opt(False, "continue the run in output_dir from its latest checkpoint", group="run")
-    log_every: int = _opt(20, "steps between metric logs", group="run")
-    eval_every: int = _opt(0, "steps between evaluations during training (0: only at the end)", group="run")
-    save_every: int = _opt(200, "steps between checkpoints (0: only at the end)", group="run")
-    keep_checkpoints: int = _opt(2, "how many recent checkpoints to keep", group="run")
-    wandb: str = _opt("auto", "Weights & Biases: 'auto' (online with an API key, else offline), 'online', "
-                      "'offline' or 'disabled'", ("auto", "online", "offline", "disabled"), "run")
-    wandb_project: str = _opt("alba", "W&B project name", group="run")
-    progress: bool = _opt(True, "show progress bars", group="run")
+    output_dir: str = option("", "where checkpoints, logs and the final model go (default: runs/pretrain-<time>)",
+                              group="run")
+    log_every: int = option(20, "steps between metric logs", group="run")
+    eval_every: int = option(0, "steps between evaluations during training (0: only at the end)", group="run")
+    save_every: int = option(200, "steps between checkpoints; one is always written at the end (0: only then)",
+                             group="run")
 
     def __post_init__(self):
         self.model_overrides = dict(self.model_overrides or {})
@@ -133,8 +175,8 @@ class RunConfig:
                 if phase.max_steps <= 0:
                     raise ConfigError("every phase's max_steps must be positive")
             self.max_steps = sum(p["max_steps"] for p in self.phases)
-        check_options(self, positive=("vocab_size", "max_seq_length", "max_predictions", "batch_size", "max_steps",
-                                     "log_every", "grad_accum_steps"))
+        self.check(positive=("vocab_size", "max_seq_length", "max_predictions", "batch_size", "max_steps",
+                             "grad_accum_steps"))
         if self.num_workers < 0:
             raise ConfigError(f"--num_workers must be 0 or more, got {self.num_workers}")
         for name in ["short_seq_prob", "eval_fraction"]:
@@ -147,8 +189,6 @@ class RunConfig:
                               "non-negative")
         if self.lr <= 0 or self.warmup < 0 or self.weight_decay < 0 or self.grad_clip < 0:
             raise ConfigError("--lr must be positive and --warmup, --weight_decay, --grad_clip non-negative")
-        if self.overwrite and self.resume:
-            raise ConfigError("--overwrite and --resume exclude each other")
 
     def phase_configs(self) -> list["RunConfig"]:
         """One config per phase (the run itself when it has none); each phase's max_steps is its own length."""
@@ -161,17 +201,9 @@ class RunConfig:
     def warmup_steps(self) -> int:
         return int(self.warmup * self.max_steps) if self.warmup < 1 else int(self.warmup)
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
     @classmethod
     def options(cls) -> list[dataclasses.Field]:
         return list(dataclasses.fields(cls))
-
-    @classmethod
-    def build(cls, config_file: str | None = None, **overrides) -> "RunConfig":
-        """Defaults, then the file's keys, then the flags; unknown keys and ill-typed values are errors."""
-        return cls(**typed_options(cls, config_file, overrides))
 
     # Options a resumed run may change: how it is launched, logged and saved, not what it trains.
     RESUMABLE_CHANGES = ("overwrite", "resume", "progress", "output_dir", "max_minutes", "wandb", "log_every",
@@ -230,7 +262,8 @@ def _read_config_file(path: str) -> dict:
 
 def _coerce(f: dataclasses.Field, value):
     """Accept what fire and JSON produce (1 for 1.0, 7 for '7') but refuse values of the wrong kind."""
-    kind = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict, "list": list}[str(f.type)]
+    name = f.type if isinstance(f.type, str) else f.type.__name__  # with or without `from __future__ import annotations`
+    kind = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict, "list": list}[name]
     if kind is bool:
         if isinstance(value, bool):
             return value

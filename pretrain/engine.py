@@ -368,6 +368,32 @@ class Engine:
                              step=state.step)
         self.model.train()
 
+    @torch.no_grad()
+    def evaluate_sums(self, batches: Iterable[dict], counts: Callable[[dict], dict] | None = None
+                      ) -> tuple[dict[str, float], int]:
+        """The one evaluation loop: the losses and counts of the model's outputs (see `output_metrics`) on this
+        process's `batches`, with `counts(batch)` added to them, summed over all processes with the number of
+        batches. Every process must call it; the model is in training mode again afterwards."""
+        self.model.eval()
+        sums: dict[str, float] = {}
+        n = 0
+        try:
+            for batch in batches:
+                batch = self._to_device(batch)
+                with self.acc.autocast():
+                    found = output_metrics(self.model(**batch))
+                found.update(counts(batch) if counts else {})
+                for name, value in found.items():
+                    sums[name] = sums.get(name, 0.0) + float(value)
+                n += 1
+        finally:
+            self.model.train()
+        return self.reduce_sums(sums, n)
+
+    def evaluate(self, batches: Iterable[dict], counts: Callable[[dict], dict] | None = None) -> dict[str, float]:
+        """Losses and accuracies (see `summarize`) of `evaluate_sums`."""
+        return summarize(*self.evaluate_sums(batches, counts))
+
     def reduce_sums(self, sums: dict[str, float], batches: int) -> tuple[dict[str, float], int]:
         """Sum counters and the batch count over all processes (every process must call this)."""
         if self.acc.num_processes > 1:

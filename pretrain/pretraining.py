@@ -21,7 +21,7 @@ from modeling.pretraining import IGNORE_INDEX
 
 from .config import ConfigError, RunConfig
 from .deepspeed_config import load_deepspeed_config, resolve
-from .engine import Engine, make_accelerator, output_metrics, summarize, world_size
+from .engine import Engine, make_accelerator, summarize, world_size
 from .checkpoint import TRAINER_STATE, TrainState, load_checkpoint
 from .metrics import device_name, peak_flops, wilson_interval
 from .optim import build_optimizer, build_scheduler
@@ -125,33 +125,21 @@ def target_counts(batch: dict) -> dict[str, torch.Tensor]:
     return counts
 
 
-@torch.no_grad()
-def evaluate(engine: Engine, data: PretrainingData, baseline_token: int | None = None) -> dict:
+def evaluate(engine: Engine, data: PretrainingData, baseline_token: int) -> dict:
     """Held-out loss and accuracies (summed counts over all processes), the SOP/NSP 95% interval and the
-    unigram-frequency baseline of MLM accuracy."""
-    model = engine.model
-    model.eval()
-    sums: dict[str, float] = {}
-    batches, baseline_hits = 0, 0
-    for batch in data.eval_batches():
-        batch = engine._to_device(batch)
-        with engine.acc.autocast():
-            out = model(**batch)
-        for name, value in output_metrics(out).items():
-            sums[name] = sums.get(name, 0.0) + float(value)
-        if baseline_token is not None:
-            baseline_hits += int((batch["mlm_labels"] == baseline_token).sum())
-        batches += 1
-    sums["mlm_baseline_correct"] = float(baseline_hits)
-    sums["mlm_baseline_total"] = sums.get("mlm_total", 0.0)
-    sums, batches = engine.reduce_sums(sums, batches)
+    unigram-frequency baseline of MLM accuracy (always guessing `baseline_token`)."""
+    def baseline(batch: dict) -> dict:
+        labels = batch["mlm_labels"]
+        return {"mlm_baseline_correct": (labels == baseline_token).sum(),
+                "mlm_baseline_total": (labels != IGNORE_INDEX).sum()}
+
+    sums, batches = engine.evaluate_sums(data.eval_batches(), baseline)
     result = summarize(sums, batches)
     n, k = int(sums.get("sentence_total", 0)), int(sums.get("sentence_correct", 0))
     if n:
         result["sentence_ci_low"], result["sentence_ci_high"] = wilson_interval(k, n)
         result["sentence_n"] = n
     result["mlm_n"] = int(sums.get("mlm_total", 0))
-    model.train()
     return result
 
 

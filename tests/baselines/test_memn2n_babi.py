@@ -62,7 +62,7 @@ def test_resume_mid_epoch_during_linear_start_gives_the_uninterrupted_run(shared
         if path.name > "step-00000700":
             shutil.rmtree(path)
     (task / "checkpoints" / "latest").write_text("step-00000700")
-    for name in ("model.safetensors", "config.json", "result.json"):
+    for name in ("model.safetensors", "config.json", "results.json"):
         (task / name).unlink()
     (cut / "results.json").unlink()
     records = lambda run: [json.loads(l) for l in (run / "task-1" / "metrics.jsonl").open()]

@@ -95,7 +95,7 @@ def test_presets_and_help():
                    "--lr=1.0", "--grad_clip=5.0", "--lr_decay=0.6", "--decay_after=4", "--epochs=10",
                    "--dropout=0.4", "--init_range=0.1", "--tie_weights=True", "--train_fraction=0.8"):
         assert option in proc.stdout, option
-    from launch.baseline_rnn_lm import PRESETS, RnnLmRunConfig
+    from baselines.rnn_lm import PRESETS, RnnLmRunConfig
     split = RnnLmRunConfig.build()
     assert all(getattr(split, k) == v for k, v in PRESETS["split"].items())  # the help's defaults are the preset's
     small = RnnLmRunConfig.build(preset="small")

@@ -9,9 +9,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from launch.baseline_run import BaselineRunOptions, prepare_run_dir
-from launch.command import config_command
-from pretrain.config import ConfigError, _opt, typed_options
+from pretrain.config import ConfigError, RunOptions, option, typed_options
+from pretrain.job import Training, prepare_run_dir, run_training
 
 # "small" and "medium": Zaremba et al. (2014), the non-regularized and regularized PTB models (REFERENCE.md §6),
 # made for PTB's 930k training words; the values and the schedule lr * decay^max(0, epoch + 1 - decay_after) are
@@ -31,47 +30,46 @@ TRAIN, VALID, TEST = "ptb.train.txt", "ptb.valid.txt", "ptb.test.txt"
 
 
 @dataclass
-class RnnLmRunConfig(BaselineRunOptions):
+class RnnLmRunConfig(RunOptions):
     """Defaults: the "split" preset; --preset sets another, and any flag given overrides it."""
     NAME = "rnn_lm"
 
     # -- data
-    data_dir: str = _opt("", f"directory of the Penn Treebank LM files (required). With {TRAIN} and {TEST} present: "
-                         f"train on {TRAIN}, validate on {VALID}, test on {TEST}; otherwise the first "
-                         f"--train_fraction of --split_file's lines train and the rest test", group="data")
-    split_file: str = _opt(VALID, "the one file split into training and test text when the full set is absent",
-                           group="data")
-    train_fraction: float = _opt(0.8, "fraction of split_file's lines (from the start) used for training",
-                                 group="data")
-    units: str = _opt("word", "what the model predicts: 'word' (each line's words and <eos>) or 'char' (each "
-                      "line's characters and a newline; perplexity is then per character, also shown as bits)",
-                      ("word", "char"), "data")
+    data_dir: str = option("", f"directory of the Penn Treebank LM files (required). With {TRAIN} and {TEST} present: "
+                            f"train on {TRAIN}, validate on {VALID}, test on {TEST}; otherwise the first "
+                            f"--train_fraction of --split_file's lines train and the rest test", group="data")
+    split_file: str = option(VALID, "the one file split into training and test text when the full set is absent",
+                              group="data")
+    train_fraction: float = option(0.8, "fraction of split_file's lines (from the start) used for training",
+                                    group="data")
+    units: str = option("word", "what the model predicts: 'word' (each line's words and <eos>) or 'char' (each "
+                         "line's characters and a newline; perplexity is then per character, also shown as bits)",
+                         ("word", "char"), "data")
     # -- model
-    preset: str = _opt("split", "'small' (Zaremba et al.: 2x200, no dropout, 13 epochs), 'medium' (2x650, "
-                       "dropout 0.5, 39 epochs), both for the full PTB, or 'split' (1x300, dropout 0.4, tied "
-                       "softmax, 10 epochs) for 80% of ptb.valid.txt; the flags below override it",
-                       tuple(PRESETS), "model")
-    cell: str = _opt("lstm", "recurrent cell: 'lstm', 'gru' or 'rnn' (Elman)", ("lstm", "gru", "rnn"), "model")
-    hidden_size: int = _opt(300, "units per layer (and embedding size)", group="model")
-    num_layers: int = _opt(1, "stacked recurrent layers", group="model")
-    dropout: float = _opt(0.4, "dropout on the non-recurrent connections", group="model")
-    init_range: float = _opt(0.1, "every weight starts uniform in +-init_range", group="model")
-    tie_weights: bool = _opt(True, "the softmax reuses the embedding matrix (Press & Wolf 2017; not in "
-                             "Zaremba et al.)", group="model")
-    ngram_order: int = _opt(3, "order of the Kneser-Ney baseline", group="model")
+    preset: str = option("split", "'small' (Zaremba et al.: 2x200, no dropout, 13 epochs), 'medium' (2x650, "
+                          "dropout 0.5, 39 epochs), both for the full PTB, or 'split' (1x300, dropout 0.4, tied "
+                          "softmax, 10 epochs) for 80% of ptb.valid.txt; the flags below override it",
+                          tuple(PRESETS), "model")
+    cell: str = option("lstm", "recurrent cell: 'lstm', 'gru' or 'rnn' (Elman)", ("lstm", "gru", "rnn"), "model")
+    hidden_size: int = option(300, "units per layer (and embedding size)", group="model")
+    num_layers: int = option(1, "stacked recurrent layers", group="model")
+    dropout: float = option(0.4, "dropout on the non-recurrent connections", group="model")
+    init_range: float = option(0.1, "every weight starts uniform in +-init_range", group="model")
+    tie_weights: bool = option(True, "the softmax reuses the embedding matrix (Press & Wolf 2017; not in "
+                                "Zaremba et al.)", group="model")
+    ngram_order: int = option(3, "order of the Kneser-Ney baseline", group="model")
     # -- training
-    epochs: int = _opt(10, "training epochs", group="train")
-    unroll: int = _opt(20, "BPTT steps: tokens per stream per batch", group="train")
-    batch_size: int = _opt(20, "parallel streams", group="train")
-    lr: float = _opt(1.0, "SGD learning rate (the loss is summed over time steps, averaged over streams)",
-                     group="train")
-    lr_decay: float = _opt(0.6, "learning-rate factor per epoch after --decay_after epochs", group="train")
-    decay_after: int = _opt(4, "epochs at the full learning rate", group="train")
-    grad_clip: float = _opt(5.0, "global gradient-norm clip", group="train")
-    seed: int = _opt(0, "seed of the initialisation, dropout and the sample", group="train")
-    sample_length: int = _opt(0, "after training, print this many units sampled from the model (0: none)",
-                              group="run")
-    temperature: float = _opt(1.0, "sampling temperature: below 1 sharper, above 1 flatter", group="run")
+    epochs: int = option(10, "training epochs", group="train")
+    unroll: int = option(20, "BPTT steps: tokens per stream per batch", group="train")
+    batch_size: int = option(20, "parallel streams", group="train")
+    lr: float = option(1.0, "SGD learning rate (the loss is summed over time steps, averaged over streams)",
+                        group="train")
+    lr_decay: float = option(0.6, "learning-rate factor per epoch after --decay_after epochs", group="train")
+    decay_after: int = option(4, "epochs at the full learning rate", group="train")
+    grad_clip: float = option(5.0, "global gradient-norm clip", group="train")
+    sample_length: int = option(0, "after training, print this many units sampled from the model (0: none)",
+                                 group="run")
+    temperature: float = option(1.0, "sampling temperature: below 1 sharper, above 1 flatter", group="run")
 
     def __post_init__(self):
         self.check(positive=("hidden_size", "num_layers", "ngram_order", "epochs", "unroll", "batch_size"))
@@ -122,14 +120,11 @@ def ngram_perplexity(cfg: RnnLmRunConfig, vocab, train_ids, test_ids) -> float:
     return lm.perplexity([words[i] for i in test_ids])
 
 
-def _run_rnn_lm(cfg: RnnLmRunConfig):
+def run(cfg: RnnLmRunConfig):
     import torch
 
     from data_pipeline.lm_corpus import StreamBatches, build_vocabulary, encode_stream
     from modeling.baselines.rnn_lm import LanguageModelConfig, RecurrentLanguageModel, stream_perplexity
-    from pretrain.checkpoint import TrainState, load_checkpoint, resumable_checkpoint
-    from pretrain.engine import Engine, make_accelerator
-    from pretrain.tracking import Tracker
 
     if not cfg.data_dir:
         raise ConfigError("--data_dir is required: a directory holding the Penn Treebank LM files (ptb.*.txt)")
@@ -147,43 +142,30 @@ def _run_rnn_lm(cfg: RnnLmRunConfig):
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: cfg.lr_decay ** max(0, step // steps_per_epoch + 1 - cfg.decay_after))
     (out / "vocab.json").write_text(json.dumps(vocab.words) + "\n", encoding="utf-8")
-    checkpoint = resumable_checkpoint(out / "checkpoints") if cfg.resume else None
-    state = load_checkpoint(checkpoint, model, optimizer, scheduler) if checkpoint else TrainState()
-    print(f"[alba] {cfg.units} LM on {splits['description']}: {len(ids['train'])} training and {len(ids['test'])} test "
-          f"tokens, vocabulary {len(vocab)}; {cfg.num_layers}x{cfg.hidden_size} {cfg.cell}, "
-          f"{sum(p.numel() for p in model.parameters())} parameters, {steps_per_epoch} steps per epoch"
-          + (f"; resuming at step {state.step}" if checkpoint else ""), flush=True)
-    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project,
-                      resume_step=state.step if checkpoint else None)
-    engine = Engine(model, optimizer, scheduler, make_accelerator(), max_steps=cfg.epochs * steps_per_epoch,
-                    output_dir=out, tracker=tracker, grad_clip=cfg.grad_clip, log_every=cfg.log_every,
-                    save_every=cfg.save_every, keep_checkpoints=cfg.keep_checkpoints,
-                    eval_every=steps_per_epoch if ids["valid"] is not None else 0, progress=cfg.progress,
-                    seed=cfg.seed)
 
-    def validate() -> dict:
-        return {"perplexity": stream_perplexity(engine.unwrapped, ids["valid"])}
-
-    try:
-        state = engine.fit(batches, state, evaluate=validate)
+    def finish(engine, state):
         result = {"test_perplexity": stream_perplexity(engine.unwrapped, ids["test"])}
         if ids["valid"] is not None:
             result["valid_perplexity"] = stream_perplexity(engine.unwrapped, ids["valid"])
         result["ngram_test_perplexity"] = ngram_perplexity(cfg, vocab, ids["train"], ids["test"])
-        tracker.log({f"test/{k}": v for k, v in result.items()}, step=state.step)
-        tracker.summary(result)
-    finally:
-        tracker.close()
-    result.update(steps=state.step, train_seconds=state.train_seconds)
-    (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    bits = lambda ppl: f" ({math.log2(ppl):.3f} bits per character)" if cfg.units == "char" else ""
+        engine.unwrapped.save_pretrained(out)
+        return {f"test/{k}": v for k, v in result.items()}, result
+
+    describe = (f"{cfg.units} LM on {splits['description']}: {len(ids['train'])} training and {len(ids['test'])} "
+                f"test tokens, vocabulary {len(vocab)}; {cfg.num_layers}x{cfg.hidden_size} {cfg.cell}, "
+                f"{model.num_parameters()} parameters, {steps_per_epoch} steps per epoch")
+    validate = (lambda engine, state: {"perplexity": stream_perplexity(engine.unwrapped, ids["valid"])})
+    result = run_training(cfg, out, Training(model, optimizer, scheduler, cfg.epochs * steps_per_epoch, batches,
+                                             describe, validate if ids["valid"] is not None else None,
+                                             eval_every=steps_per_epoch, grad_clip=cfg.grad_clip), finish)
+    bits = lambda ppl: f" ({math.log2(ppl):.3f} bits per character)" if cfg.units == "char" else ""  # noqa: E731
     print(f"\nTest perplexity per {cfg.units} ({splits['description']}):\n"
           f"  {cfg.num_layers}x{cfg.hidden_size} {cfg.cell} ({cfg.epochs} epochs): {result['test_perplexity']:.2f}"
           f"{bits(result['test_perplexity'])}\n"
           f"  Kneser-Ney {cfg.ngram_order}-gram: {result['ngram_test_perplexity']:.2f}"
           f"{bits(result['ngram_test_perplexity'])}")
     if cfg.sample_length:
-        print(f"\nSample at temperature {cfg.temperature:g}:\n{render_sample(cfg, engine.unwrapped, vocab, ids)}")
+        print(f"\nSample at temperature {cfg.temperature:g}:\n{render_sample(cfg, model, vocab, ids)}")
 
 
 def render_sample(cfg: RnnLmRunConfig, model, vocab, ids) -> str:
@@ -201,6 +183,6 @@ def render_sample(cfg: RnnLmRunConfig, model, vocab, ids) -> str:
     return " ".join(units).replace(f" {EOS} ", "\n").replace(EOS, "\n")
 
 
-rnn_lm = config_command("rnn_lm", "alba baseline rnn_lm: recurrent word language model (Zaremba et al. 2014) with "
-                        "stateful truncated BPTT on Penn Treebank text; prints its test perplexity and that of an "
-                        "interpolated Kneser-Ney n-gram model on the same split", RnnLmRunConfig, _run_rnn_lm)
+TITLE = ("alba baseline rnn_lm: recurrent word language model (Zaremba et al. 2014) with stateful truncated BPTT "
+         "on Penn Treebank text; prints its test perplexity and that of an interpolated Kneser-Ney n-gram model on "
+         "the same split")

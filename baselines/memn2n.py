@@ -6,47 +6,45 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from launch.baseline_run import BaselineRunOptions, prepare_run_dir
-from launch.command import config_command
-from pretrain.config import ConfigError, _opt
+from pretrain.config import ConfigError, RunOptions, option
+from pretrain.job import Training, prepare_run_dir, run_training
 
 
 @dataclass
-class MemN2NRunConfig(BaselineRunOptions):
+class MemN2NRunConfig(RunOptions):
     """Defaults: Sukhbaatar et al. (2015), bAbI with PE + LS + RN, one model per task."""
     NAME, JOINED = "memn2n", ("task",)
 
     # -- data
-    data_dir: str = _opt("", "bAbI directory holding qaN_<name>_train.txt and qaN_<name>_test.txt (required)",
-                         group="data")
-    task: str = _opt("1", "task number(s): '1', '1,2,3' or 'all' (1-20); each task trains its own model",
-                     group="data")
-    valid_fraction: float = _opt(0.1, "fraction of the training stories held out for validation (linear start "
-                                 "watches its loss)", group="data")
-    memory_size: int = _opt(50, "memory slots: the most recent sentences before the question", group="data")
-    random_noise: float = _opt(0.1, "random noise: empty memories inserted during training, as a fraction of "
-                               "the story's sentences (0 disables)", group="data")
+    data_dir: str = option("", "bAbI directory holding qaN_<name>_train.txt and qaN_<name>_test.txt (required)",
+                            group="data")
+    task: str = option("1", "task number(s): '1', '1,2,3' or 'all' (1-20); each task trains its own model",
+                        group="data")
+    valid_fraction: float = option(0.1, "fraction of the training stories held out for validation (linear start "
+                                    "watches its loss)", group="data")
+    memory_size: int = option(50, "memory slots: the most recent sentences before the question", group="data")
+    random_noise: float = option(0.1, "random noise: empty memories inserted during training, as a fraction of "
+                                  "the story's sentences (0 disables)", group="data")
     # -- model
-    embedding_size: int = _opt(20, "embedding size d", group="model")
-    hops: int = _opt(3, "memory hops K", group="model")
-    encoding: str = _opt("position", "sentence encoding: 'position' (PE) or 'bow' (bag of words)",
-                         ("position", "bow"), "model")
-    temporal: bool = _opt(True, "temporal encoding T_A, T_C", group="model")
-    tying: str = _opt("adjacent", "weight tying: 'adjacent' or 'layerwise'", ("adjacent", "layerwise"), "model")
-    init_std: float = _opt(0.1, "weights start N(0, init_std)", group="model")
+    embedding_size: int = option(20, "embedding size d", group="model")
+    hops: int = option(3, "memory hops K", group="model")
+    encoding: str = option("position", "sentence encoding: 'position' (PE) or 'bow' (bag of words)",
+                            ("position", "bow"), "model")
+    temporal: bool = option(True, "temporal encoding T_A, T_C", group="model")
+    tying: str = option("adjacent", "weight tying: 'adjacent' or 'layerwise'", ("adjacent", "layerwise"), "model")
+    init_std: float = option(0.1, "weights start N(0, init_std)", group="model")
     # -- training
-    linear_start: bool = _opt(True, "linear start: no softmax over memories until the validation loss stops "
-                              "falling", group="train")
-    epochs: int = _opt(100, "training epochs", group="train")
-    batch_size: int = _opt(32, "questions per SGD step", group="train")
-    lr: float = _opt(0.01, "SGD learning rate", group="train")
-    linear_start_lr: float = _opt(0.005, "learning rate while linear start lasts", group="train")
-    lr_halve_every: int = _opt(25, "halve the learning rate every this many epochs", group="train")
-    grad_clip: float = _opt(40.0, "global gradient-norm clip", group="train")
-    seed: int = _opt(0, "seed of initialisation, data order, validation split and random noise", group="train")
+    linear_start: bool = option(True, "linear start: no softmax over memories until the validation loss stops "
+                                 "falling", group="train")
+    epochs: int = option(100, "training epochs", group="train")
+    batch_size: int = option(32, "questions per SGD step", group="train")
+    lr: float = option(0.01, "SGD learning rate", group="train")
+    linear_start_lr: float = option(0.005, "learning rate while linear start lasts", group="train")
+    lr_halve_every: int = option(25, "halve the learning rate every this many epochs", group="train")
+    grad_clip: float = option(40.0, "global gradient-norm clip", group="train")
     # -- run (and the shared run options)
-    output_dir: str = _opt("", "where checkpoints, logs and results go, one sub-directory per task "
-                           "(default: runs/memn2n-<time>)", group="run")
+    output_dir: str = option("", "where checkpoints, logs and results go, one sub-directory per task "
+                              "(default: runs/memn2n-<time>)", group="run")
 
     def __post_init__(self):
         self.check(positive=("memory_size", "embedding_size", "hops", "epochs", "batch_size", "lr_halve_every"))
@@ -114,12 +112,9 @@ def train_task(cfg: MemN2NRunConfig, task: int, data: dict, out: Path) -> float:
 
     from data_pipeline.babi import collate, with_empty_memories
     from modeling.baselines.memn2n import MemN2N, MemN2NConfig
-    from pretrain.checkpoint import TrainState, load_checkpoint, resumable_checkpoint
-    from pretrain.engine import Engine, make_accelerator, output_metrics, summarize
     from pretrain.sampler import GlobalBatchSampler
-    from pretrain.tracking import Tracker
 
-    result_file = out / "result.json"
+    result_file = out / "results.json"
     if cfg.resume and result_file.is_file():
         return json.loads(result_file.read_text(encoding="utf-8"))["test_error"]
     vocab, train, valid, test = data["vocab"], data["train"], data["valid"], data["test"]
@@ -136,17 +131,6 @@ def train_task(cfg: MemN2NRunConfig, task: int, data: dict, out: Path) -> float:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
     out.mkdir(parents=True, exist_ok=True)
     (out / "vocab.json").write_text(json.dumps(vocab.words) + "\n", encoding="utf-8")
-    checkpoint = resumable_checkpoint(out / "checkpoints") if cfg.resume else None
-    state = load_checkpoint(checkpoint, model, optimizer, scheduler) if checkpoint else TrainState()
-    print(f"[alba] bAbI task {task}: {len(train)} training, {len(valid)} validation, {len(test)} test questions; "
-          f"vocabulary {len(vocab)}; {model.num_parameters()} parameters"
-          + (f"; resuming at step {state.step}" if checkpoint else ""))
-    tracker = Tracker(out, {**cfg.to_dict(), "task": task}, wandb=cfg.wandb, project=cfg.wandb_project,
-                      resume_step=state.step if checkpoint else None)
-    engine = Engine(model, optimizer, scheduler, make_accelerator(), max_steps=cfg.epochs * steps_per_epoch,
-                    output_dir=out, tracker=tracker, grad_clip=cfg.grad_clip, log_every=cfg.log_every,
-                    save_every=cfg.save_every, keep_checkpoints=cfg.keep_checkpoints, eval_every=steps_per_epoch,
-                    progress=cfg.progress, seed=cfg.seed)
 
     def batches(epoch: int, start: int):
         sampler = GlobalBatchSampler(len(train), cfg.batch_size, cfg.seed)
@@ -157,22 +141,15 @@ def train_task(cfg: MemN2NRunConfig, task: int, data: dict, out: Path) -> float:
                       if cfg.random_noise else train[i] for i in indices]
             yield {k: torch.from_numpy(v) for k, v in collate(chosen, cfg.memory_size).items()}
 
-    @torch.no_grad()
-    def evaluate(examples) -> dict:
-        engine.model.eval()
-        sums, n_batches = {}, 0
-        for i in range(0, len(examples), 256):
-            batch = {k: torch.from_numpy(v) for k, v in collate(examples[i:i + 256], cfg.memory_size).items()}
-            for name, value in output_metrics(engine.model(**engine._to_device(batch))).items():
-                sums[name] = sums.get(name, 0.0) + float(value)
-            n_batches += 1
-        engine.model.train()
-        metrics = summarize(sums, n_batches)
+    def evaluate(engine, examples) -> dict:
+        metrics = engine.evaluate({k: torch.from_numpy(v) for k, v in collate(examples[i:i + 256],
+                                                                             cfg.memory_size).items()}
+                                  for i in range(0, len(examples), 256))
         return {**metrics, "error": 1 - metrics["answer_accuracy"]}
 
-    def validate() -> dict:
+    def validate(engine, state) -> dict:
         """Validation metrics; linear start ends at the first epoch whose validation loss is not below the best."""
-        metrics = evaluate(valid)
+        metrics = evaluate(engine, valid)
         if not bool(model.softmax_on):
             if metrics["loss"] < float(model.best_linear_loss):
                 model.best_linear_loss.fill_(metrics["loss"])
@@ -182,22 +159,21 @@ def train_task(cfg: MemN2NRunConfig, task: int, data: dict, out: Path) -> float:
                     group["lr"] = base * lr_factor(scheduler.last_epoch)
         return {**metrics, "softmax_on": float(model.softmax_on)}
 
-    try:
-        state = engine.fit(batches, state, evaluate=validate)
-        valid_metrics, test_metrics = evaluate(valid), evaluate(test)
-        tracker.log({**{f"eval/{k}": v for k, v in valid_metrics.items()},
-                     **{f"test/{k}": v for k, v in test_metrics.items()}}, step=state.step)
-        tracker.summary({"test/error": test_metrics["error"], "eval/error": valid_metrics["error"]})
-    finally:
-        tracker.close()
-    model.save_pretrained(out)
-    result = {"task": task, "test_error": test_metrics["error"], "valid_error": valid_metrics["error"],
-              "steps": state.step, "train_seconds": state.train_seconds}
-    result_file.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    return test_metrics["error"]
+    def finish(engine, state):
+        valid_metrics, test_metrics = evaluate(engine, valid), evaluate(engine, test)
+        engine.unwrapped.save_pretrained(out)
+        return ({**{f"eval/{k}": v for k, v in valid_metrics.items()},
+                 **{f"test/{k}": v for k, v in test_metrics.items()}},
+                {"task": task, "test_error": test_metrics["error"], "valid_error": valid_metrics["error"]})
+
+    describe = (f"bAbI task {task}: {len(train)} training, {len(valid)} validation, {len(test)} test questions; "
+                f"vocabulary {len(vocab)}; {model.num_parameters()} parameters")
+    training = Training(model, optimizer, scheduler, cfg.epochs * steps_per_epoch, batches, describe, validate,
+                        eval_every=steps_per_epoch, grad_clip=cfg.grad_clip)
+    return run_training(cfg, out, training, finish, tracked={**cfg.to_dict(), "task": task})["test_error"]
 
 
-def _run_memn2n(cfg: MemN2NRunConfig):
+def run(cfg: MemN2NRunConfig):
     if not cfg.data_dir:
         raise ConfigError("--data_dir is required: a bAbI directory holding qaN_<name>_train.txt/_test.txt")
     data = {task: load_task(cfg, task) for task in cfg.tasks()}  # every file is valid before anything is written
@@ -207,5 +183,5 @@ def _run_memn2n(cfg: MemN2NRunConfig):
     (out / "results.json").write_text(json.dumps({"test_error": errors}, indent=1) + "\n", encoding="utf-8")
 
 
-memn2n = config_command("memn2n", "alba baseline memn2n: end-to-end memory network (Sukhbaatar et al. 2015) on "
-                        "bAbI; prints each task's test error", MemN2NRunConfig, _run_memn2n)
+TITLE = ("alba baseline memn2n: end-to-end memory network (Sukhbaatar et al. 2015) on bAbI; prints each task's test "
+         "error")

@@ -7,9 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from launch.baseline_run import BaselineRunOptions, prepare_run_dir
-from launch.command import config_command
-from pretrain.config import ConfigError, _opt
+from pretrain.config import ConfigError, RunOptions, option
+from pretrain.job import Training, prepare_run_dir, run_training
 
 PAD, UNK = "<pad>", "<unk>"
 # Kim (2014), Table 2, SST-2 (full training set, phrases included); a comparison, not a target.
@@ -17,42 +16,41 @@ PAPER_ACCURACY = {"rand": 82.7, "static": 86.8, "non-static": 87.2, "multichanne
 
 
 @dataclass
-class TextCnnRunConfig(BaselineRunOptions):
+class TextCnnRunConfig(RunOptions):
     """Defaults: Kim (2014), CNN-rand."""
     NAME, JOINED = "text_cnn", ("filter_widths",)
 
     # -- data
-    data_dir: str = _opt("", "folder of the task's TSV files (the GLUE layout), e.g. glue/SST-2 (required)",
-                         group="data")
-    task: str = _opt("sst2", "single-sentence GLUE task whose columns and labels the files have", ("sst2", "cola"),
-                     "data")
-    train_file: str = _opt("train.tsv", "training TSV inside data_dir", group="data")
-    eval_file: str = _opt("dev.tsv", "evaluation TSV inside data_dir (with labels)", group="data")
+    data_dir: str = option("", "folder of the task's TSV files (the GLUE layout), e.g. glue/SST-2 (required)",
+                            group="data")
+    task: str = option("sst2", "single-sentence GLUE task whose columns and labels the files have", ("sst2", "cola"),
+                        "data")
+    train_file: str = option("train.tsv", "training TSV inside data_dir", group="data")
+    eval_file: str = option("dev.tsv", "evaluation TSV inside data_dir (with labels)", group="data")
     # -- model
-    model: str = _opt("word", "'word': Kim's word CNN (the options below up to --max_norm); 'char': the "
-                      "character-level CNN of Zhang et al. 2015, small (--char_length, --char_lr)", ("word", "char"),
-                      "model")
-    char_length: int = _opt(1014, "--model=char: characters kept per text (at least 123)", group="model")
-    char_lr: float = _opt(0.01, "--model=char: SGD learning rate (momentum 0.9), halved every 3 epochs, 10 times at "
-                          "most, as in the paper", group="model")
-    mode: str = _opt("rand", "embeddings: 'rand' (uniform, trained), 'static' (pretrained, frozen), 'non-static' "
-                     "(pretrained, trained) or 'multichannel' (a frozen and a trained copy)",
-                     ("rand", "static", "non-static", "multichannel"), "model")
-    vectors: str = _opt("", "word2vec text-format file of pretrained vectors (e.g. the vectors.txt of `alba "
-                        "baseline word2vec`); required unless --mode=rand", group="model")
-    embedding_size: int = _opt(300, "word vector size of --mode=rand (the pretrained modes take the file's)",
-                               group="model")
-    filter_widths: str = _opt("3,4,5", "convolution widths, comma-separated", group="model")
-    num_filters: int = _opt(100, "feature maps per width", group="model")
-    dropout: float = _opt(0.5, "dropout on the pooled features", group="model")
-    max_norm: float = _opt(3.0, "L2 bound on each output weight row, enforced after every step (0: none)",
-                           group="model")
+    model: str = option("word", "'word': Kim's word CNN (the options below up to --max_norm); 'char': the "
+                         "character-level CNN of Zhang et al. 2015, small (--char_length, --char_lr)", ("word", "char"),
+                         "model")
+    char_length: int = option(1014, "--model=char: characters kept per text (at least 123)", group="model")
+    char_lr: float = option(0.01, "--model=char: SGD learning rate (momentum 0.9), halved every 3 epochs, 10 times at "
+                             "most, as in the paper", group="model")
+    mode: str = option("rand", "embeddings: 'rand' (uniform, trained), 'static' (pretrained, frozen), 'non-static' "
+                        "(pretrained, trained) or 'multichannel' (a frozen and a trained copy)",
+                        ("rand", "static", "non-static", "multichannel"), "model")
+    vectors: str = option("", "word2vec text-format file of pretrained vectors (e.g. the vectors.txt of `alba "
+                           "baseline word2vec`); required unless --mode=rand", group="model")
+    embedding_size: int = option(300, "word vector size of --mode=rand (the pretrained modes take the file's)",
+                                  group="model")
+    filter_widths: str = option("3,4,5", "convolution widths, comma-separated", group="model")
+    num_filters: int = option(100, "feature maps per width", group="model")
+    dropout: float = option(0.5, "dropout on the pooled features", group="model")
+    max_norm: float = option(3.0, "L2 bound on each output weight row, enforced after every step (0: none)",
+                              group="model")
     # -- training
-    epochs: int = _opt(25, "training epochs", group="train")
-    batch_size: int = _opt(50, "sentences per Adadelta step", group="train")
-    rho: float = _opt(0.95, "Adadelta decay", group="train")
-    eps: float = _opt(1e-6, "Adadelta epsilon", group="train")
-    seed: int = _opt(0, "seed of the initialisation, dropout and data order", group="train")
+    epochs: int = option(25, "training epochs", group="train")
+    batch_size: int = option(50, "sentences per Adadelta step", group="train")
+    rho: float = option(0.95, "Adadelta decay", group="train")
+    eps: float = option(1e-6, "Adadelta epsilon", group="train")
 
     def __post_init__(self):
         if isinstance(self.filter_widths, (list, tuple)):  # fire reads --filter_widths=3,4,5 as a tuple
@@ -140,15 +138,12 @@ def collate(sentences, labels) -> dict:
             "labels": torch.as_tensor(np.asarray(labels), dtype=torch.long)}
 
 
-def _run_text_cnn(cfg: TextCnnRunConfig):
+def run(cfg: TextCnnRunConfig):
     import torch
 
     from modeling.baselines.char_cnn import CharCNN, CharCNNConfig
     from modeling.baselines.text_cnn import TextCNN, TextCNNConfig, adadelta_with_max_norm
-    from pretrain.checkpoint import TrainState, load_checkpoint, resumable_checkpoint
-    from pretrain.engine import Engine, make_accelerator, output_metrics, summarize
     from pretrain.sampler import GlobalBatchSampler
-    from pretrain.tracking import Tracker
 
     if not cfg.data_dir:
         raise ConfigError("--data_dir is required: a folder holding the task's train/dev TSV files")
@@ -175,19 +170,6 @@ def _run_text_cnn(cfg: TextCnnRunConfig):
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)  # Adadelta sets its own steps
         name = f"text CNN ({cfg.mode})"
         (out / "vocab.json").write_text(json.dumps(list(data["vocab"].words)) + "\n", encoding="utf-8")
-    checkpoint = resumable_checkpoint(out / "checkpoints") if cfg.resume else None
-    state = load_checkpoint(checkpoint, model, optimizer, scheduler) if checkpoint else TrainState()
-    print(f"[alba] {name} on {data['task'].name}: {len(train_ids)} training and {len(eval_ids)} evaluation sentences"
-          + (f", vocabulary {len(data['vocab'])}" if data["vocab"] else "")
-          + (f" ({data['found']} with a pretrained vector)" if data.get("vectors") is not None else "")
-          + f"; {model.num_parameters()} parameters, {steps_per_epoch} steps per epoch"
-          + (f"; resuming at step {state.step}" if checkpoint else ""), flush=True)
-    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project,
-                      resume_step=state.step if checkpoint else None)
-    engine = Engine(model, optimizer, scheduler, make_accelerator(), max_steps=cfg.epochs * steps_per_epoch,
-                    output_dir=out, tracker=tracker, grad_clip=0.0, log_every=cfg.log_every,
-                    save_every=cfg.save_every, keep_checkpoints=cfg.keep_checkpoints, eval_every=steps_per_epoch,
-                    progress=cfg.progress, seed=cfg.seed)
 
     def batches(epoch: int, start: int):
         sampler = GlobalBatchSampler(len(train_ids), cfg.batch_size, cfg.seed)
@@ -195,37 +177,30 @@ def _run_text_cnn(cfg: TextCnnRunConfig):
         for indices in sampler:
             yield collate([train_ids[i] for i in indices], train_labels[indices])
 
-    @torch.no_grad()
-    def evaluate() -> dict:
-        engine.model.eval()
-        sums, n_batches = {}, 0
-        for i in range(0, len(eval_ids), 500):
-            batch = engine._to_device(collate(eval_ids[i:i + 500], eval_labels[i:i + 500]))
-            for metric, value in output_metrics(engine.model(**batch)).items():
-                sums[metric] = sums.get(metric, 0.0) + float(value)
-            n_batches += 1
-        engine.model.train()
-        metrics = summarize(sums, n_batches)
+    def evaluate(engine, state) -> dict:
+        metrics = engine.evaluate(collate(eval_ids[i:i + 500], eval_labels[i:i + 500])
+                                  for i in range(0, len(eval_ids), 500))
         print(f"[alba] step {state.step}: {cfg.eval_file} accuracy {100 * metrics['label_accuracy']:.2f}%", flush=True)
         return metrics
 
-    try:
-        state = engine.fit(batches, state, evaluate=evaluate)
-        final = evaluate()
-        tracker.log({f"eval/{k}": v for k, v in final.items()}, step=state.step)
-        tracker.summary({"eval/accuracy": final["label_accuracy"]})
-    finally:
-        tracker.close()
-    model.save_pretrained(out)
-    result = {"model": cfg.model, "mode": cfg.mode, "eval_accuracy": final["label_accuracy"],
-              "eval_loss": final["loss"], "steps": state.step, "train_seconds": state.train_seconds}
-    (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    def finish(engine, state):
+        final = evaluate(engine, state)
+        engine.unwrapped.save_pretrained(out)
+        return ({f"eval/{k}": v for k, v in final.items()},
+                {"model": cfg.model, "mode": cfg.mode, "eval_accuracy": final["label_accuracy"],
+                 "eval_loss": final["loss"]})
+
+    describe = (f"{name} on {data['task'].name}: {len(train_ids)} training and {len(eval_ids)} evaluation sentences"
+                + (f", vocabulary {len(data['vocab'])}" if data["vocab"] else "")
+                + (f" ({data['found']} with a pretrained vector)" if data.get("vectors") is not None else "")
+                + f"; {model.num_parameters()} parameters, {steps_per_epoch} steps per epoch")
+    result = run_training(cfg, out, Training(model, optimizer, scheduler, cfg.epochs * steps_per_epoch, batches,
+                                             describe, evaluate, eval_every=steps_per_epoch), finish)
     print(f"\n{data['task'].name} {cfg.eval_file} accuracy, {name}, {cfg.epochs} epochs on "
-          f"{cfg.train_file}: {100 * final['label_accuracy']:.2f}%"
+          f"{cfg.train_file}: {100 * result['eval_accuracy']:.2f}%"
           + (f" (Kim 2014, full SST-2 training set: {PAPER_ACCURACY[cfg.mode]}%)"
              if cfg.task == "sst2" and cfg.model == "word" else ""))
 
 
-text_cnn = config_command("text_cnn", "alba baseline text_cnn: convolutional sentence classifier (Kim 2014; "
-                          "--model=char: Zhang et al. 2015) on a single-sentence GLUE task; prints the dev accuracy",
-                          TextCnnRunConfig, _run_text_cnn)
+TITLE = ("alba baseline text_cnn: convolutional sentence classifier (Kim 2014; --model=char: Zhang et al. 2015) on a "
+         "single-sentence GLUE task; prints the dev accuracy")
