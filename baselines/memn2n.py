@@ -177,7 +177,7 @@ def run(cfg: MemN2NRunConfig):
     if not cfg.data_dir:
         raise ConfigError("--data_dir is required: a bAbI directory holding qaN_<name>_train.txt/_test.txt")
     data = {task: load_task(cfg, task) for task in cfg.tasks()}  # every file is valid before anything is written
-    out = prepare_run_dir(cfg)
+    out = prepare_run_dir(cfg, need_checkpoint=False)  # each task keeps its own checkpoints
     errors = {task: train_task(cfg, task, data[task], out / f"task-{task}") for task in cfg.tasks()}
     print(error_table(errors))
     (out / "results.json").write_text(json.dumps({"test_error": errors}, indent=1) + "\n", encoding="utf-8")

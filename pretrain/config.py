@@ -65,6 +65,11 @@ class RunOptions:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def differences(self, other: "RunOptions") -> list[str]:
+        """The options that differ from `other`'s, except those a resumed run may change."""
+        a, b = self.to_dict(), other.to_dict()
+        return [k for k in a if k not in self.RESUMABLE_CHANGES and a[k] != b.get(k)]
+
     @classmethod
     def build(cls, config_file: str | None = None, **overrides):
         return cls(**typed_options(cls, config_file, overrides, joined=cls.JOINED))
@@ -209,10 +214,6 @@ class RunConfig(RunOptions):
     RESUMABLE_CHANGES = ("overwrite", "resume", "progress", "output_dir", "max_minutes", "wandb", "log_every",
                          "eval_every", "save_every", "keep_checkpoints", "grad_accum_steps", "deepspeed_config",
                          "shard_optimizer", "num_workers")
-
-    def differences(self, other: "RunConfig", ignore=RESUMABLE_CHANGES) -> list[str]:
-        a, b = self.to_dict(), other.to_dict()
-        return [k for k in a if k not in ignore and a[k] != b[k]]
 
 
 def check_options(cfg, positive: tuple[str, ...] = ()) -> None:

@@ -1,6 +1,8 @@
 """The run skeleton every baseline job goes through: the output directory that honours the shared run options
-(`RunOptions`), and `run_training` (resume -> tracker -> engine -> fit -> final evaluation -> results.json). A job declares
-only what is its own: its options, data, model, optimizer, batches, evaluation and report."""
+(`RunOptions`), and `run_training` (resume -> tracker -> engine -> fit -> final evaluation -> results.json). A
+job declares only what is its own: its options, data, model, optimizer, batches, evaluation and report.
+Pretraining and fine-tuning share its parts (options, output directory, engine, evaluation) but not yet
+`run_training` itself."""
 from __future__ import annotations
 
 import json
@@ -9,34 +11,17 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .checkpoint import TrainState, load_checkpoint, resumable_checkpoint
-from .config import ConfigError, RunOptions
+from .config import RunOptions
 from .engine import Engine, make_accelerator
-from .rundir import RUN_CONFIG, check_writable, default_output_dir, make_output_dir, read_run_config
+from .rundir import check_output_dir, prepare_output_dir
 from .tracking import Tracker
 
 
-def prepare_run_dir(cfg: RunOptions) -> Path:
-    """Check the output directory against --resume/--overwrite (a bad combination changes nothing on disk), then
-    create it and record the resolved config. Without --output_dir: runs/<NAME>-<time>."""
-    cfg.output_dir = cfg.output_dir or default_output_dir(cfg.NAME)
-    out = Path(cfg.output_dir)
-    stored = out / RUN_CONFIG
-    if cfg.resume:
-        if not stored.is_file():
-            raise ConfigError(f"--resume: {out} holds no run to resume ({RUN_CONFIG} missing)")
-        old = read_run_config(stored)
-        changed = [k for k, v in cfg.to_dict().items() if k not in cfg.RESUMABLE_CHANGES and old.get(k) != v]
-        if changed:
-            raise ConfigError(f"--resume: options differ from the run in {out}: "
-                              + ", ".join(f"{k} ({old.get(k)!r} -> {getattr(cfg, k)!r})" for k in changed))
-        return out
-    check_writable(out)
-    if out.is_dir() and any(out.iterdir()) and not cfg.overwrite:
-        raise ConfigError(f"--output_dir {out} is not empty; pass --overwrite to replace it or --resume to "
-                          f"continue it")
-    make_output_dir(out, cfg.overwrite)
-    stored.write_text(json.dumps(cfg.to_dict(), indent=1) + "\n", encoding="utf-8")
-    return out
+def prepare_run_dir(cfg: RunOptions, need_checkpoint: bool = True) -> Path:
+    """Check the output directory against --resume/--overwrite (see `check_output_dir`; a bad combination changes
+    nothing on disk), then, for a new run, create it and record the resolved config."""
+    check_output_dir(cfg, need_checkpoint)
+    return Path(cfg.output_dir) if cfg.resume else prepare_output_dir(cfg)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from .checkpoint import TRAINER_STATE, TrainState, load_checkpoint
 from .metrics import device_name, peak_flops, wilson_interval
 from .optim import build_optimizer, build_scheduler
 from .predict import format_examples, held_out_examples
-from .rundir import check_output_dir, default_output_dir, prepare_output_dir
+from .rundir import check_output_dir, prepare_output_dir
 from .sampler import GlobalBatchSampler
 from .tracking import Tracker
 
@@ -172,8 +172,6 @@ def train_phases(engine: Engine, phases: list[RunConfig], make_data, state: Trai
 
 def run_pretraining(cfg: RunConfig) -> dict:
     started = time.perf_counter()
-    if not cfg.output_dir:
-        cfg.output_dir = default_output_dir()
     resume_from = check_output_dir(cfg)
     ds_config = None
     if cfg.deepspeed_config:

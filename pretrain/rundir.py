@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from .checkpoint import resumable_checkpoint
-from .config import ConfigError, RunConfig
+from .config import ConfigError, RunOptions
 
 RUN_CONFIG = "run_config.json"
 
@@ -21,9 +21,12 @@ def default_output_dir(prefix: str = "pretrain") -> str:
     return str(Path("runs") / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
-def check_output_dir(cfg: RunConfig) -> Path | None:
-    """Validate `cfg.output_dir` against what it holds. Returns the checkpoint to resume from, if any.
-    Nothing is written here."""
+def check_output_dir(cfg: RunOptions, need_checkpoint: bool = True) -> Path | None:
+    """Validate `cfg.output_dir` (by default runs/<job>-<time>) against what it holds: a run to resume with the
+    same options, or nothing unless --overwrite. Returns the checkpoint to resume from, if any. Nothing is written
+    here. `need_checkpoint`: --resume needs a complete checkpoint in `checkpoints/` (a job that keeps one per
+    part, as memn2n per task, checks its parts itself)."""
+    cfg.output_dir = cfg.output_dir or default_output_dir(cfg.NAME)
     out = Path(cfg.output_dir)
     check_writable(out)
     occupied = out.is_dir() and any(out.iterdir())
@@ -31,13 +34,13 @@ def check_output_dir(cfg: RunConfig) -> Path | None:
         stored = out / RUN_CONFIG
         if not stored.is_file():
             raise ConfigError(f"--resume: {out} holds no run to resume ({RUN_CONFIG} missing)")
-        old = RunConfig.build(**read_run_config(stored))
+        old = type(cfg).build(**read_run_config(stored))
         changed = cfg.differences(old)
         if changed:
             raise ConfigError(f"--resume: options differ from the run in {out}: "
                               + ", ".join(f"{k} ({getattr(old, k)!r} -> {getattr(cfg, k)!r})" for k in changed))
         ckpt = resumable_checkpoint(out / "checkpoints")
-        if ckpt is None:
+        if ckpt is None and need_checkpoint:
             raise ConfigError(f"--resume: {out} has no complete checkpoint yet")
         return ckpt
     if occupied and not cfg.overwrite:
@@ -107,8 +110,9 @@ def restore_replaced(out: Path) -> None:
         print(f"[alba] the run failed: the old run is back in {out}", flush=True)
 
 
-def prepare_output_dir(cfg: RunConfig):
+def prepare_output_dir(cfg: RunOptions) -> Path:
     """Create the directory (replacing an old run as `make_output_dir` does) and record the resolved config."""
     out = Path(cfg.output_dir)
     make_output_dir(out, cfg.overwrite)
     (out / RUN_CONFIG).write_text(json.dumps(cfg.to_dict(), indent=1) + "\n", encoding="utf-8")
+    return out

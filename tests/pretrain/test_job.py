@@ -112,7 +112,7 @@ def test_a_run_that_stops_early_writes_no_results_and_resumes_exactly(tmp_path):
 
 def test_output_dir_is_checked_before_anything_is_written(tmp_path):
     _run(tmp_path)
-    with pytest.raises(ConfigError, match="is not empty"):
+    with pytest.raises(ConfigError, match="already holds a run"):
         _run(tmp_path)
     with pytest.raises(ConfigError, match="holds no run to resume"):
         _run(tmp_path / "empty", resume=True)
