@@ -7,7 +7,7 @@ if __name__ == "__main__":
     import _bootstrap  # noqa: F401  (must run before the alba imports)
 
 from baselines import memn2n, rnn_lm, text_cnn, word2vec
-from launch.command import config_command
+from pretrain.command import config_command
 
 # name -> (config class, title, run); a new baseline is one more entry.
 BASELINES = {"memn2n": (memn2n.MemN2NRunConfig, memn2n.TITLE, memn2n.run),

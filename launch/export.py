@@ -3,34 +3,10 @@
 if __name__ == "__main__":
     import _bootstrap  # noqa: F401
 
-from pathlib import Path
+from pretrain.command import guarded
+from pretrain.export import export
 
-from launch.command import guarded
-
-
-@guarded
-def export(checkpoint: str, out_dir: str, tokenizer: str = ""):
-    """Write config.json, model.safetensors and the tokenizer files that `transformers`' AutoModelForPreTraining
-    and AutoTokenizer load, without alba installed. Models transformers cannot express are refused.
-
-    Args:
-        checkpoint: a pretraining output directory, or one of its checkpoints/step-N directories
-        out_dir: the directory to create (must not exist or be empty)
-        tokenizer: directory or tokenizer.json to include (default: the checkpoint's own, else its run's)
-    """
-    from modeling import ConfigError, to_hf
-    source = Path(checkpoint)
-    latest = source / "checkpoints" / "latest"
-    if not (source / "model.safetensors").is_file() and latest.is_file():
-        raise ConfigError(f"{source} has no final model yet (the run has not finished); export one of its "
-                          f"checkpoints, e.g. {latest.parent / latest.read_text().strip()}")
-    if not tokenizer:
-        # A run keeps its tokenizer at the top, next to checkpoints/step-N.
-        run_dir = source.parent.parent if source.parent.name == "checkpoints" else source
-        tokenizer = next((str(d) for d in (source, run_dir) if (d / "tokenizer.json").is_file()), "")
-    architecture = to_hf(source, out_dir, tokenizer=tokenizer or None)
-    print(f"wrote {architecture} to {out_dir}" + ("" if tokenizer else " (no tokenizer found; pass --tokenizer)"))
-
+export = guarded(export)
 
 if __name__ == "__main__":
     import fire

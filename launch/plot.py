@@ -2,7 +2,7 @@
 if __name__ == "__main__":
     import _bootstrap  # noqa: F401
 
-from launch.command import guarded
+from pretrain.command import guarded
 
 
 @guarded

@@ -6,7 +6,7 @@ With no flags it pretrains a small ALBERT (MLM + SOP) on the embedded corpus of 
 if __name__ == "__main__":
     import _bootstrap  # noqa: F401  (must run before the alba imports)
 
-from launch.command import config_command
+from pretrain.command import config_command
 from pretrain.config import RunConfig
 
 

@@ -12,9 +12,10 @@ from typing import Callable
 
 from data_pipeline import DataError
 from modeling import ConfigError as ModelConfigError
-from pretrain.config import ConfigError
-from pretrain.engine import TrainingError, group_exists, release_group
-from pretrain.rundir import discard_replaced, restore_replaced
+
+from .config import ConfigError
+from .engine import TrainingError, group_exists, release_group
+from .rundir import discard_replaced, restore_replaced
 
 USER_ERRORS = (ConfigError, ModelConfigError, DataError, TrainingError)
 # Flags that launchers (deepspeed, torch.distributed.launch) append on their own.
