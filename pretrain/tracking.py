@@ -7,6 +7,8 @@ import os
 import time
 from pathlib import Path
 
+RUN_ID_FILE = "wandb_run_id"
+
 
 def wandb_mode(requested: str) -> str:
     """'auto' means online when an API key is configured (env var or ~/.netrc, as `wandb login` writes), else
@@ -30,7 +32,9 @@ class Tracker:
     """Logs scalars to `metrics.jsonl` (one JSON object per line) and, when enabled, to W&B.
 
     `resume_step`: the step of the checkpoint a resumed run continues from. The interrupted run may have logged
-    steps after it, which the resumed run logs again: those records are dropped first, so each step appears once."""
+    steps after it, which the resumed run logs again: those records are dropped first, so each step appears once.
+    The W&B run's id is kept in the run directory (`wandb_run_id`), so a resumed run continues the same W&B run
+    rather than starting a new one."""
 
     def __init__(self, output_dir: Path, config: dict, wandb: str = "auto", project: str = "alba",
                  enabled: bool = True, resume_step: int | None = None):
@@ -47,8 +51,11 @@ class Tracker:
         if self.mode != "disabled":
             import wandb as wb
             os.environ.setdefault("WANDB_SILENT", "true")
+            id_file = Path(output_dir) / RUN_ID_FILE
+            run_id = id_file.read_text(encoding="utf-8").strip() if resume and id_file.is_file() else None
             self.run = wb.init(project=project, dir=str(output_dir), mode=self.mode, config=config,
-                               name=Path(output_dir).name, resume="allow" if resume else None)
+                               name=Path(output_dir).name, id=run_id, resume="allow" if run_id else None)
+            id_file.write_text(self.run.id + "\n", encoding="utf-8")
 
     def log(self, metrics: dict, step: int):
         if not self.enabled:

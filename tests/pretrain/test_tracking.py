@@ -41,3 +41,18 @@ def test_a_resumed_run_logs_each_step_once(tmp_path):
     t.close()
     rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == list(range(1, 12)) and rows[-1]["train/loss"] == 0.5
+
+
+def test_a_resumed_run_continues_its_wandb_run(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    first = Tracker(tmp_path, {"lr": 0.1}, wandb="offline", project="alba-test")
+    first.log({"train/loss": 2.5}, step=1)
+    run_id = first.run.id
+    first.close()
+    resumed = Tracker(tmp_path, {"lr": 0.1}, wandb="offline", project="alba-test", resume_step=1)
+    assert resumed.run.id == run_id
+    resumed.close()
+    (tmp_path / "other").mkdir()
+    fresh = Tracker(tmp_path / "other", {"lr": 0.1}, wandb="offline", project="alba-test")
+    assert fresh.run.id != run_id  # a new run directory is a new W&B run
+    fresh.close()
