@@ -120,6 +120,11 @@ class RunConfig(RunOptions):
                                group="data")
     # -- model
     model: str = option("albert-demo", "model preset (see modeling.PRESETS)", group="model")
+    init_from: str = option("", "start from this model's weights: an alba pretraining run or checkpoint, or a "
+                            "transformers BERT/ALBERT directory with its tokenizer.json. Its architecture and "
+                            "tokenizer are kept (--model, --tokenizer and --vocab_size do not apply; --model_overrides "
+                            "may change dropout and the like); the optimizer and schedule start fresh. A sentence "
+                            "head it lacks, or has for the other task, starts from random weights", group="model")
     model_overrides: dict = option(None, "preset fields to override, e.g. --model_overrides='{\"hidden_size\": 128}'",
                                     group="model")
     # -- training

@@ -52,6 +52,12 @@ def split_documents(docs, eval_fraction: float, seed: int):
 
 
 def _build_tokenizer(cfg: RunConfig, train_docs, main: bool):
+    if cfg.init_from:  # the starting model's own: a run keeps it beside checkpoints/step-N
+        path = Path(cfg.init_from)
+        found = next((d for d in (path, path.parent.parent) if (d / "tokenizer.json").is_file()), None)
+        if found is None:
+            raise ConfigError(f"--init_from {path} holds no tokenizer.json (nor does its run directory)")
+        return load_tokenizer(found)
     if cfg.tokenizer in TRAINABLE:
         return train_tokenizer(train_docs, vocab_size=cfg.vocab_size, kind=cfg.tokenizer, lowercase=cfg.lowercase,
                                progress=cfg.progress and main)
@@ -61,15 +67,34 @@ def _build_tokenizer(cfg: RunConfig, train_docs, main: bool):
     return load_tokenizer(path)
 
 
-def _model_config(cfg: RunConfig, vocab_size: int, max_seq_length: int) -> ModelConfig:
-    overrides = {"vocab_size": vocab_size, "sentence_head": cfg.sentence_task, **cfg.model_overrides}
-    mcfg = ModelConfig.from_preset(cfg.model, **overrides)
+def _model_config(cfg: RunConfig, vocab_size: int, max_seq_length: int, start=None) -> ModelConfig:
+    """The preset with the tokenizer's vocabulary, or the starting model's architecture (`start`, --init_from)."""
+    if start is None:
+        mcfg = ModelConfig.from_preset(cfg.model, vocab_size=vocab_size, sentence_head=cfg.sentence_task,
+                                       **cfg.model_overrides)
+    else:
+        mcfg = ModelConfig.from_dict({**start.config.to_dict(), "sentence_head": cfg.sentence_task,
+                                      **cfg.model_overrides})
     if mcfg.max_position_embeddings < max_seq_length:
         raise ConfigError(f"--max_seq_length {max_seq_length} exceeds the model's max_position_embeddings "
                           f"{mcfg.max_position_embeddings}")
     if mcfg.vocab_size < vocab_size:
         raise ConfigError(f"the model's vocab_size {mcfg.vocab_size} is smaller than the tokenizer's {vocab_size}")
     return mcfg
+
+
+def _load_start(model: AlbaForPreTraining, start: AlbaForPreTraining, source: str) -> str:
+    """Copy the starting model's weights into `model`; only a sentence head (and its pooler) that the start lacks
+    or trained for the other task keeps its fresh weights. Returns what was kept fresh, for the log."""
+    weights = start.state_dict()
+    if start.config.sentence_head != model.config.sentence_head:
+        weights = {k: v for k, v in weights.items() if not k.startswith("sentence_classifier.")}
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    fresh = ("sentence_classifier.", "alba.pooler.")
+    wrong = [k for k in missing if not k.startswith(fresh)] + [k for k in unexpected if not k.startswith(fresh)]
+    if wrong:
+        raise ConfigError(f"--init_from {source} does not fit the model it configures: {wrong[:5]}")
+    return ", ".join(sorted({k.rsplit(".", 2)[0] for k in missing})) or "nothing"
 
 
 class PretrainingData:
@@ -192,7 +217,8 @@ def run_pretraining(cfg: RunConfig) -> dict:
     if is_store(cfg.corpus):  # already tokenized: the store's tokenizer, or a given one that must be the same
         store = TokenStore(cfg.corpus)
         tokenizer = (load_tokenizer(Path(cfg.output_dir)) if resume_from else
-                     store.tokenizer() if cfg.tokenizer in TRAINABLE else _build_tokenizer(cfg, [], main))
+                     store.tokenizer() if cfg.tokenizer in TRAINABLE and not cfg.init_from else
+                     _build_tokenizer(cfg, [], main))
         train_ids, eval_ids = split_documents(TokenStore(cfg.corpus, tokenizer).documents(), cfg.eval_fraction,
                                               cfg.seed)
     else:
@@ -205,7 +231,8 @@ def run_pretraining(cfg: RunConfig) -> dict:
     special = SpecialTokens.from_tokenizer(tokenizer)
     vocab_size = tokenizer.get_vocab_size()
     phases = cfg.phase_configs()
-    mcfg = _model_config(cfg, vocab_size, max(p.max_seq_length for p in phases))
+    start = load_model(cfg.init_from) if cfg.init_from else None
+    mcfg = _model_config(cfg, vocab_size, max(p.max_seq_length for p in phases), start)
     continuation = word_continuation_ids(tokenizer)
     make_data = lambda pcfg: PretrainingData(pcfg, train_ids, eval_ids, special, vocab_size,  # noqa: E731
                                              continuation, rank, world)
@@ -218,6 +245,8 @@ def run_pretraining(cfg: RunConfig) -> dict:
     # Everything that can fail on bad input has run: only now is the output directory touched.
     torch.manual_seed(cfg.seed)
     model = AlbaForPreTraining(mcfg)
+    if start is not None and not resume_from:  # a resumed run's checkpoint holds the weights
+        say(f"[alba] weights from {cfg.init_from} (fresh: {_load_start(model, start, cfg.init_from)})")
     optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_eps, cfg.shard_optimizer,
                                 bias_correction=cfg.lamb_bias_correction, trust_all=cfg.lamb_trust_all,
                                 max_trust_ratio=cfg.lamb_max_trust_ratio or None)
