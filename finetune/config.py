@@ -116,8 +116,6 @@ class SquadConfig(FinetuneConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.grid:
-            raise ConfigError("--grid is only implemented for GLUE; run SQuAD once per setting")
         if self.version not in (1, 2):
             raise ConfigError(f"--version must be 1 or 2, got {self.version}")
         check_options(self, positive=("doc_stride", "max_query_length", "n_best", "max_answer_length"))

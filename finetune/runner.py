@@ -3,7 +3,6 @@ epoch, the best epoch's model kept (in <output_dir>/best), a bag-of-words baseli
 per task (the average over tasks for --task=all)."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from pretrain.tracking import Tracker
 
 from .bow_baseline import BagOfWords
 from .config import FinetuneConfig
+from .grid import run_grid
 from .glue import TASKS, GlueTask, compute_metrics, get_task, read_glue_file, task_file, write_submission
 from .starting_model import load_starting_model
 
@@ -215,36 +215,18 @@ def run_glue(cfg: FinetuneConfig) -> list[dict]:
     datasets = [TaskData(cfg, task) for task in tasks]
     if cfg.overwrite and out.is_dir():  # the old run is moved aside; each task's run creates its own folder
         make_output_dir(out, overwrite=True)
-    results = [run_grid(cfg, data, out / data.task.name if len(tasks) > 1 else out) for data in datasets]
+    results = [run_grid(cfg, out / data.task.name if len(tasks) > 1 else out,
+                        lambda c, folder, data=data: run_task(c, data, folder), glue_score) if cfg.grid else
+               run_task(cfg, data, out / data.task.name if len(tasks) > 1 else out) for data in datasets]
     table = format_results(results)
     print(table)
     (out / "results.txt").write_text(table + "\n", encoding="utf-8")
     return results
 
 
-def run_grid(cfg: FinetuneConfig, data: TaskData, out: Path) -> dict:
-    """One run, or every grid point (each in its own folder); for a grid, the metrics of the setting (lr, batch,
-    epochs) with the best median score over seeds, each metric the median over those seeds, as the papers report."""
-    if not cfg.grid:
-        return run_task(cfg, data, out)
-    runs = []
-    for point in cfg.grid_points():
-        folder = out / "-".join(f"{k}={v}" for k, v in point.items())
-        runs.append((point, run_task(dataclasses.replace(cfg, grid={}, **point), data, folder)))
-    settings: dict[tuple, list[dict]] = {}
-    for point, result in runs:
-        settings.setdefault(tuple((k, v) for k, v in point.items() if k != "seed"), []).append(result)
-    medians = {key: {m: float(np.median([r["metrics"][m] for r in group])) for m in group[0]["metrics"]}
-               for key, group in settings.items()}
-    score = lambda key: np.mean([v for m, v in medians[key].items() if m.endswith("/score")])  # noqa: E731
-    best = max(medians, key=score)
-    group = settings[best]
-    summary = {**group[0], "metrics": medians[best], "best_epoch": [r["best_epoch"] for r in group],
-               "setting": dict(best), "seeds": len(group),
-               "grid": [{"setting": dict(k), "median": v} for k, v in medians.items()],
-               "best_model": [r["best_model"] for r in group]}
-    (out / "results.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    return summary
+def glue_score(metrics: dict) -> float:
+    """A task's score: the mean of its dev splits' scores (MNLI: matched and mismatched)."""
+    return float(np.mean([v for m, v in metrics.items() if m.endswith("/score")]))
 
 
 def format_results(results: list[dict]) -> str:

@@ -3,6 +3,7 @@ official EM/F1 on dev after every epoch (best epoch kept), predictions in the of
 v2.0 also the null-score threshold that maximises dev F1 and the scores at it."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from modeling.task_heads import AlbaForQuestionAnswering
 from .config import SquadConfig
 from .squad import read_squad, squad_scores
 from .squad_features import best_answers, build_features
+from .grid import run_grid
 from .runner import EVAL_BATCH, check_output_dir, train_epochs
 
 
@@ -70,6 +72,8 @@ def run_squad(cfg: SquadConfig) -> dict:
     started = time.perf_counter()
     out = Path(cfg.output_dir or default_output_dir("squad"))
     check_output_dir(out, cfg.overwrite)
+    if cfg.grid:
+        return _grid(cfg, out)
     train = read_squad(cfg.train_file) if cfg.do_train else None
     dev = read_squad(cfg.dev_file)
     for name, data in (("train", train), ("dev", dev)):
@@ -128,6 +132,15 @@ def run_squad(cfg: SquadConfig) -> dict:
     print(f"\nalba SQuAD v{'1.1' if cfg.version == 1 else '2.0'} dev results (n={len(dev_q)}, best epoch "
           f"{best['epoch']}): " + ", ".join(f"{k} {v:.2f}" for k, v in best["metrics"].items()))
     return result
+
+
+def _grid(cfg: SquadConfig, out: Path) -> dict:
+    make_output_dir(out, cfg.overwrite)
+    summary = run_grid(cfg, out, lambda c, folder: run_squad(dataclasses.replace(c, output_dir=str(folder))),
+                       lambda metrics: metrics.get("best_f1", metrics["f1"]))
+    print(f"\nalba SQuAD grid: best setting {summary['setting']}, median of {summary['seeds']} seed(s): "
+          + ", ".join(f"{k} {v:.2f}" for k, v in summary["metrics"].items()))
+    return summary
 
 
 def load_qa_model(cfg: SquadConfig, questions):

@@ -6,6 +6,7 @@ quoting). The best epoch on dev is kept; dev predictions go to predictions.tsv (
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pretrain.tracking import Tracker
 
 from .config import FinetuneConfig
 from .metrics import accuracy
+from .grid import run_grid
 from .runner import EVAL_BATCH, check_output_dir, train_epochs
 from .starting_model import load_starting_model
 
@@ -102,6 +104,13 @@ def run_swag(cfg: FinetuneConfig) -> dict:
         raise ConfigError("--dev_file (and --train_file when training) must name SWAG CSV files")
     out = Path(cfg.output_dir or default_output_dir("swag"))
     check_output_dir(out, cfg.overwrite)
+    if cfg.grid:
+        make_output_dir(out, cfg.overwrite)
+        summary = run_grid(cfg, out, lambda c, folder: run_swag(dataclasses.replace(c, output_dir=str(folder))),
+                           lambda metrics: metrics["accuracy"])
+        print(f"\nalba SWAG grid: best setting {summary['setting']}, median dev accuracy of {summary['seeds']} "
+              f"seed(s): {100 * summary['metrics']['accuracy']:.1f}")
+        return summary
     train = read_swag(cfg.train_file)[:cfg.max_train_examples or None] if cfg.do_train else []
     dev = read_swag(cfg.dev_file)
     if any(e.label is None for e in dev):

@@ -67,3 +67,17 @@ def test_squad_v2_tunes_the_null_threshold(split, tmp_path):
     questions = read_squad(tmp_path / "dev.json").questions[:80]
     predictions = json.loads((out / "predictions.json").read_text())
     assert squad_scores(questions, predictions)["f1"] == pytest.approx(m["best_f1"])
+
+
+def test_squad_grid_reports_the_median_f1_over_seeds(split, tmp_path):
+    train, dev = split
+    out = tmp_path / "grid"
+    fast = [a for a in FAST if not a.startswith("--lr=")]
+    proc = run_cli(SCRIPT, "squad", f"--train_file={_write(tmp_path / 'train.json', train)}",
+                   f"--dev_file={_write(tmp_path / 'dev.json', dev)}", *fast, '--grid={"seed": [0, 1, 2]}',
+                   "--lr=1e-3", f"--output_dir={out}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "results.json").read_text())
+    f1 = sorted(json.loads((out / f"seed={s}" / "results.json").read_text())["metrics"]["f1"] for s in (0, 1, 2))
+    assert summary["seeds"] == 3 and summary["metrics"]["f1"] == pytest.approx(f1[1])
+    assert "alba SQuAD grid: best setting" in proc.stdout

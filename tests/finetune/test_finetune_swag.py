@@ -59,3 +59,21 @@ def test_swag_run_reports_accuracy_of_its_predictions(tmp_path):
     recomputed = sum(int(r.split("\t")[1]) == y for r, y in zip(rows, labels)) / 60
     assert result["metrics"]["accuracy"] == pytest.approx(recomputed)
     assert "alba SWAG dev accuracy" in proc.stdout and (out / "best" / "head.json").is_file()
+
+
+def test_swag_grid_reports_the_median_over_seeds(tmp_path):
+    train, dev = _write(tmp_path / "train.csv", 160, 1), _write(tmp_path / "val.csv", 40, 2)
+    out = tmp_path / "grid"
+    proc = run_cli(SCRIPT, "swag", "--model=albert-test", f"--train_file={train}", f"--dev_file={dev}",
+                   "--vocab_size=128", "--max_seq_length=32", "--batch_size=16", "--epochs=1",
+                   '--grid={"lr": [2e-3, 1e-4], "seed": [0, 1, 2]}', "--wandb=disabled", "--progress=False",
+                   f"--output_dir={out}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "results.json").read_text())
+    points = {lr: [json.loads((out / f"lr={lr}-seed={s}" / "results.json").read_text())["metrics"]["accuracy"]
+                   for s in (0, 1, 2)] for lr in (0.002, 0.0001)}
+    medians = {lr: sorted(v)[1] for lr, v in points.items()}
+    best = max(medians, key=medians.get)
+    assert summary["setting"] == {"lr": best} and summary["seeds"] == 3
+    assert summary["metrics"]["accuracy"] == pytest.approx(medians[best])
+    assert "alba SWAG grid: best setting" in proc.stdout
