@@ -1,6 +1,6 @@
 """What pretraining is worth downstream: GLUE SST-2 fine-tuned from a pretraining run's checkpoint and from the same
-architecture and tokenizer with random weights (`--from_scratch`), with the same fine-tuning budget, a small lr and epochs grid
-and several seeds, at one or more training-set sizes; medians beside the bag-of-words baseline.
+architecture and tokenizer with random weights (`--from_scratch`), with the same fine-tuning budget, a small lr and
+epochs grid and several seeds, at one or more training-set sizes; medians beside the bag-of-words baseline.
 
     python benchmarks/bench_lift.py --pretrained runs/imdb/pretrain [--data_dir ../shared/data/glue]
         [--train_file ../shared/data/glue/SST-2/train-8k.tsv] [--sizes 0 1000] [--lrs 1e-4 3e-4 1e-3] [--epochs 4 10]
