@@ -195,9 +195,8 @@ def train_phases(engine: Engine, phases: list[RunConfig], make_data, state: Trai
         end += phases[state.phase].max_steps
 
 
-def run_pretraining(cfg: RunConfig) -> dict:
-    started = time.perf_counter()
-    resume_from = check_output_dir(cfg)
+def _accelerator(cfg: RunConfig):
+    """The Accelerator of the run (with DeepSpeed when configured), once the batch sizes are known to split."""
     ds_config = None
     if cfg.deepspeed_config:
         if any((p.batch_size, p.grad_accum_steps) != (cfg.batch_size, cfg.grad_accum_steps)
@@ -206,28 +205,40 @@ def run_pretraining(cfg: RunConfig) -> dict:
                               "that change batch_size or grad_accum_steps need DDP (no --deepspeed_config)")
         ds_config = resolve(load_deepspeed_config(cfg.deepspeed_config), cfg, world_size(), cfg.deepspeed_config)
     acc = make_accelerator(cfg.precision, ds_config)
-    main, rank, world = acc.is_main_process, acc.process_index, acc.num_processes
-    say = print if main else (lambda *a, **k: None)
     for pcfg in cfg.phase_configs():
-        if pcfg.batch_size % (world * pcfg.grad_accum_steps):
-            raise ConfigError(f"--batch_size={pcfg.batch_size} must split evenly over {world} process(es) x "
-                              f"--grad_accum_steps={pcfg.grad_accum_steps} micro-batches")
+        if pcfg.batch_size % (acc.num_processes * pcfg.grad_accum_steps):
+            raise ConfigError(f"--batch_size={pcfg.batch_size} must split evenly over {acc.num_processes} "
+                              f"process(es) x --grad_accum_steps={pcfg.grad_accum_steps} micro-batches")
+    return acc
 
-    say(f"[alba] corpus: {cfg.corpus}")
+
+def _tokenized_corpus(cfg: RunConfig, resumed: bool, main: bool):
+    """The tokenizer (a resumed run's own) and the training and held-out documents as token ids."""
     if is_store(cfg.corpus):  # already tokenized: the store's tokenizer, or a given one that must be the same
         store = TokenStore(cfg.corpus)
-        tokenizer = (load_tokenizer(Path(cfg.output_dir)) if resume_from else
+        tokenizer = (load_tokenizer(Path(cfg.output_dir)) if resumed else
                      store.tokenizer() if cfg.tokenizer in TRAINABLE and not cfg.init_from else
                      _build_tokenizer(cfg, [], main))
         train_ids, eval_ids = split_documents(TokenStore(cfg.corpus, tokenizer).documents(), cfg.eval_fraction,
                                               cfg.seed)
-    else:
-        docs = load_corpus(cfg.corpus, encoding_errors=cfg.encoding_errors, progress=cfg.progress and main,
-                           fmt=cfg.corpus_format, text_field=cfg.text_field, clean_html=cfg.clean_html)
-        train_docs, eval_docs = split_documents(docs, cfg.eval_fraction, cfg.seed)
-        tokenizer = load_tokenizer(Path(cfg.output_dir)) if resume_from else _build_tokenizer(cfg, train_docs, main)
-        train_ids = TokenDocs.from_lists(tokenize_corpus(tokenizer, train_docs, progress=cfg.progress and main))
-        eval_ids = TokenDocs.from_lists(tokenize_corpus(tokenizer, eval_docs, progress=False))
+        return tokenizer, train_ids, eval_ids
+    docs = load_corpus(cfg.corpus, encoding_errors=cfg.encoding_errors, progress=cfg.progress and main,
+                       fmt=cfg.corpus_format, text_field=cfg.text_field, clean_html=cfg.clean_html)
+    train_docs, eval_docs = split_documents(docs, cfg.eval_fraction, cfg.seed)
+    tokenizer = load_tokenizer(Path(cfg.output_dir)) if resumed else _build_tokenizer(cfg, train_docs, main)
+    train_ids = TokenDocs.from_lists(tokenize_corpus(tokenizer, train_docs, progress=cfg.progress and main))
+    eval_ids = TokenDocs.from_lists(tokenize_corpus(tokenizer, eval_docs, progress=False))
+    return tokenizer, train_ids, eval_ids
+
+
+def run_pretraining(cfg: RunConfig) -> dict:
+    started = time.perf_counter()
+    resume_from = check_output_dir(cfg)
+    acc = _accelerator(cfg)
+    main, rank, world = acc.is_main_process, acc.process_index, acc.num_processes
+    say = print if main else (lambda *a, **k: None)
+    say(f"[alba] corpus: {cfg.corpus}")
+    tokenizer, train_ids, eval_ids = _tokenized_corpus(cfg, resume_from is not None, main)
     special = SpecialTokens.from_tokenizer(tokenizer)
     vocab_size = tokenizer.get_vocab_size()
     phases = cfg.phase_configs()
@@ -279,24 +290,30 @@ def run_pretraining(cfg: RunConfig) -> dict:
                              evaluate=lambda: evaluate(engine, data, baseline), say=say)
         results = evaluate(engine, data, baseline) if data.eval_instances else {}
         summary = {**{f"eval/{k}": v for k, v in results.items()}, "steps": state.step,
-                   "skipped_steps": state.skipped_steps,
-                   "train_seconds": state.train_seconds, "train_tokens": state.tokens, "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),
+                   "skipped_steps": state.skipped_steps, "train_seconds": state.train_seconds,
+                   "train_tokens": state.tokens, "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),
                    "wall_seconds": time.perf_counter() - started, "output_dir": str(out)}
         weights = engine.model_state_dict()
         if main:
-            tracker.log({k: v for k, v in summary.items() if k.startswith("eval/")}, step=state.step)
-            tracker.summary(summary)
-            engine.unwrapped.save_pretrained(out, weights)
-            if eval_ids:  # read back from what was saved: the model a user loads, on the CPU
-                summary["examples"] = held_out_examples(load_model(out), tokenizer, eval_ids, cfg.sentence_task,
-                                                        cfg.seed)
-            (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-            print(format_summary(summary, cfg.sentence_task))
-            if "examples" in summary:
-                print(format_examples(summary["examples"], cfg.sentence_task))
+            _report(engine, weights, tracker, summary, cfg, tokenizer, eval_ids, state.step)
     finally:
         tracker.close()
     return summary
+
+
+def _report(engine: Engine, weights, tracker: Tracker, summary: dict, cfg: RunConfig, tokenizer, eval_ids,
+            step: int):
+    """The main process saves the final model and the summary, with held-out examples a person reads."""
+    out = Path(cfg.output_dir)
+    tracker.log({k: v for k, v in summary.items() if k.startswith("eval/")}, step=step)
+    tracker.summary(summary)
+    engine.unwrapped.save_pretrained(out, weights)
+    if eval_ids:  # read back from what was saved: the model a user loads, on the CPU
+        summary["examples"] = held_out_examples(load_model(out), tokenizer, eval_ids, cfg.sentence_task, cfg.seed)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    print(format_summary(summary, cfg.sentence_task))
+    if "examples" in summary:
+        print(format_examples(summary["examples"], cfg.sentence_task))
 
 
 def format_summary(s: dict, task: str) -> str:
