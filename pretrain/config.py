@@ -216,9 +216,10 @@ class RunConfig(RunOptions):
         return list(dataclasses.fields(cls))
 
     # Options a resumed run may change: how it is launched, logged and saved, not what it trains.
+    # max_steps: a finished or interrupted run may be extended (its decay is stretched to the new end).
     RESUMABLE_CHANGES = ("overwrite", "resume", "progress", "output_dir", "max_minutes", "wandb", "log_every",
                          "eval_every", "save_every", "keep_checkpoints", "grad_accum_steps", "deepspeed_config",
-                         "shard_optimizer", "num_workers")
+                         "shard_optimizer", "num_workers", "max_steps")
 
 
 def check_options(cfg, positive: tuple[str, ...] = ()) -> None:

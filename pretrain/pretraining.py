@@ -272,7 +272,11 @@ def run_pretraining(cfg: RunConfig) -> dict:
     acc.wait_for_everyone()
     if resume_from:
         state = load_checkpoint(resume_from, model, optimizer, scheduler, acc.scaler)
-        say(f"[alba] resuming from {resume_from} at step {state.step}")
+        if state.step > cfg.max_steps:
+            raise ConfigError(f"--max_steps={cfg.max_steps} is below the step of {resume_from} ({state.step}); a "
+                              "resumed run may only be extended")
+        _follow_schedule(optimizer, scheduler)
+        say(f"[alba] resuming from {resume_from} at step {state.step} of {cfg.max_steps}")
     say(f"[alba] model {cfg.model}: {model.num_parameters() / 1e6:.2f}M parameters; {world} process(es) on "
         f"{acc.device}; output {out}")
     tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project, enabled=main,
@@ -299,6 +303,14 @@ def run_pretraining(cfg: RunConfig) -> dict:
     finally:
         tracker.close()
     return summary
+
+
+def _follow_schedule(optimizer, scheduler):
+    """The next step's lr from the schedule as configured now: the value the checkpoint holds, unless --resume
+    extended --max_steps, which stretches the decay from here on."""
+    for group, base, factor in zip(optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas):
+        group["lr"] = base * factor(scheduler.last_epoch)
+    scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]  # what get_last_lr() reports
 
 
 def _report(engine: Engine, weights, tracker: Tracker, summary: dict, cfg: RunConfig, tokenizer, eval_ids,

@@ -1,5 +1,6 @@
 """--init_from: pretraining starts from the weights and tokenizer of an alba run or of a transformers directory,
 with a fresh optimizer and schedule; a sentence head the start lacks or trained for the other task starts fresh."""
+import json
 import shutil
 
 import pytest
@@ -51,3 +52,19 @@ def test_init_from_an_alba_run_and_from_its_transformers_export(tmp_path):
     with pytest.raises(ModelConfigError, match="holds no config.json"):
         _run(tmp_path / "bad", init_from=str(tmp_path / "tokenizer_only"))
     assert not (tmp_path / "bad").exists()
+
+
+def test_resume_may_extend_a_finished_run(tmp_path):
+    """--resume with a larger --max_steps continues a finished run, its decay stretched to the new end: from the
+    checkpoint on, the learning rates are those of a run planned that long from the start."""
+    lrs = lambda out: {r["step"]: r["train/lr"] for r in map(json.loads, (out / "metrics.jsonl").open())  # noqa: E731
+                       if "train/lr" in r}
+    _run(tmp_path / "short", max_steps=4, warmup=0)
+    summary = _run(tmp_path / "short", max_steps=8, warmup=0, resume=True)
+    assert summary["steps"] == 8
+    _run(tmp_path / "long", max_steps=8, warmup=0)
+    extended, planned = lrs(tmp_path / "short"), lrs(tmp_path / "long")
+    assert [extended[s] for s in range(5, 9)] == pytest.approx([planned[s] for s in range(5, 9)], rel=1e-12)
+    assert extended[4] == 0.0 and planned[4] > 0  # the short run had decayed to zero at its end
+    with pytest.raises(ConfigError, match="may only be extended"):
+        _run(tmp_path / "short", max_steps=6, warmup=0, resume=True)
