@@ -83,7 +83,7 @@ def load_data(cfg: TextCnnRunConfig) -> dict:
 
     from data_pipeline import DataError
     from data_pipeline.vocabulary import Vocabulary
-    from finetune.glue import get_task, read_glue_file
+    from data_pipeline.glue import get_task, read_glue_file
     from modeling.baselines.text_cnn import starting_vectors
     from modeling.baselines.word_vectors import WordVectors
 

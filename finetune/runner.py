@@ -12,6 +12,7 @@ import torch
 from tokenizers import Tokenizer
 
 from data_pipeline import DataError
+from data_pipeline.glue import TASKS, GlueTask, get_task, read_glue_file, task_file
 from modeling.task_heads import AlbaForSequenceClassification
 from pretrain.config import ConfigError
 from pretrain.checkpoint import TrainState
@@ -23,8 +24,8 @@ from pretrain.tracking import Tracker
 
 from .bow_baseline import BagOfWords
 from .config import FinetuneConfig
+from .glue import compute_metrics, write_submission
 from .grid import run_grid
-from .glue import TASKS, GlueTask, compute_metrics, get_task, read_glue_file, task_file, write_submission
 from .starting_model import load_starting_model
 
 EVAL_BATCH = 128

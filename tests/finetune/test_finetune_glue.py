@@ -126,7 +126,7 @@ def test_starts_from_a_pretraining_run_or_a_transformers_directory(shared_data, 
     from safetensors.torch import load_file
 
     from data_pipeline import save_tokenizer, train_tokenizer
-    from finetune.glue import get_task, read_glue_tsv
+    from data_pipeline.glue import get_task, read_glue_tsv
     from modeling import AlbaForPreTraining, ModelConfig
     texts = [e.text_a for e in read_glue_tsv(shared_data / "glue" / "SST-2" / "dev.tsv", get_task("sst2"))]
     tok = train_tokenizer([texts], vocab_size=500, progress=False)

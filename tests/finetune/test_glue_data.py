@@ -5,7 +5,8 @@ import csv
 import pytest
 
 from data_pipeline import DataError
-from finetune.glue import TASKS, get_task, read_glue_tsv, task_file, write_submission
+from data_pipeline.glue import TASKS, get_task, read_glue_tsv, task_file
+from finetune.glue import write_submission
 
 
 def _counts(path):
@@ -115,7 +116,7 @@ def test_jsonl_and_parquet_with_datasets_columns_equal_the_tsv(shared_data, tmp_
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from finetune.glue import read_glue_file
+    from data_pipeline.glue import read_glue_file
     task = get_task("sst2")
     tsv = read_glue_tsv(shared_data / "glue" / "SST-2" / "dev.tsv", task)
     rows = [{"sentence": e.text_a, "label": e.label, "idx": i} for i, e in enumerate(tsv)]

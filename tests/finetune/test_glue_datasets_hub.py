@@ -8,7 +8,7 @@ import pytest
 
 from data_pipeline import DataError
 from finetune.config import FinetuneConfig
-from finetune.glue import HubSplit, get_task, read_glue_file, read_glue_tsv, task_file
+from data_pipeline.glue import HubSplit, get_task, read_glue_file, read_glue_tsv, task_file
 from finetune.runner import TaskData
 
 _README = """---
@@ -43,7 +43,7 @@ def _hub_layout(root, splits: dict[str, dict[str, list]], features: dict[str, da
 
 
 def _sst2_columns(dev_tsv, test=False):
-    """The hub's sst2 columns built from the raw TSV lines by plain splitting (independent of finetune.glue)."""
+    """The hub's sst2 columns built from the raw TSV lines by plain splitting (independent of data_pipeline.glue)."""
     with open(dev_tsv, encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
     return {"sentence": [r[0] for r in rows], "label": [-1 if test else int(r[1]) for r in rows],

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from finetune.glue import compute_metrics, get_task
+from data_pipeline.glue import get_task
+from finetune.glue import compute_metrics
 from finetune.metrics import accuracy, f1, matthews, pearson, spearman
 
 sklearn_metrics = pytest.importorskip("sklearn.metrics")

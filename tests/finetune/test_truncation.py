@@ -2,7 +2,7 @@
 import pytest
 
 from data_pipeline import train_tokenizer
-from finetune.glue import GlueExample
+from data_pipeline.glue import GlueExample
 from finetune.runner import _encode
 from pretrain.config import ConfigError
 
