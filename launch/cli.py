@@ -10,9 +10,12 @@ from launch.predict import predict
 from launch.pretrain import pretrain
 
 
+COMMANDS = {"pretrain": pretrain, "data": data_commands, "plot": plot, "predict": predict, "export": export,
+            "baseline": baseline_commands, "finetune": finetune_commands}
+
+
 def main():
-    fire.Fire({"pretrain": pretrain, "data": data_commands, "plot": plot, "predict": predict, "export": export,
-               "baseline": baseline_commands, "finetune": finetune_commands}, name="alba")
+    fire.Fire(COMMANDS, name="alba")
 
 
 if __name__ == "__main__":

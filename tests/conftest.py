@@ -13,10 +13,71 @@ BUDGET = os.environ.get("ALBA_TEST_BUDGET", "ci")
 
 
 def run_cli(*args, cwd=None, timeout=600, env=None):
-    """Run a launch script or module the way a user would; returns the CompletedProcess."""
+    """Run a launch script or `-m launch.cli` the way a user would; returns a CompletedProcess. A single-process
+    alba command runs inside this interpreter (the same fire entry, its output and exit status captured), which
+    saves an interpreter and torch start-up per call; anything else, or with ALBA_TEST_SUBPROCESS=1, runs as a
+    new process."""
+    command = _alba_command(args)
+    if command is not None and env is None and not os.environ.get("ALBA_TEST_SUBPROCESS"):
+        return _run_in_process(args, command, cwd or ROOT)
     full_env = {**os.environ, "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run([sys.executable, *map(str, args)], cwd=cwd or ROOT, capture_output=True, text=True,
                           timeout=timeout, env=full_env)
+
+
+# launch/X.py -> the `alba` subcommand it is
+_SCRIPTS = {"pretrain.py": "pretrain", "finetune.py": "finetune", "baseline.py": "baseline", "data.py": "data",
+            "export.py": "export", "plot.py": "plot", "predict.py": "predict"}
+
+
+def _alba_command(args) -> list[str] | None:
+    """The `alba` command line a call runs, when it can run in this process: not under a launcher, and not with
+    DeepSpeed, which forms a process group even for one process (and ends the interpreter after a run)."""
+    args = [str(a) for a in args]
+    if any(a.startswith("--deepspeed_config") for a in args):
+        return None
+    if args[:2] == ["-m", "launch.cli"]:
+        return args[2:]
+    script = Path(args[0])
+    if script.parent == ROOT / "launch" and script.name in _SCRIPTS:
+        return [_SCRIPTS[script.name], *args[1:]]
+    return None
+
+
+def _run_in_process(args, command: list[str], cwd) -> subprocess.CompletedProcess:
+    import contextlib
+    import io
+    import traceback
+    import warnings
+
+    import fire
+    from accelerate.state import AcceleratorState, PartialState
+
+    from launch.cli import COMMANDS
+
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    saved_cwd, saved_mode = os.getcwd(), os.environ.get("WANDB_MODE")
+    os.environ["WANDB_MODE"] = "offline"
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            warnings.simplefilter("default")  # each warning shows once per run, as in a new process
+            try:
+                fire.Fire(COMMANDS, command=command, name="alba")
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            except Exception:  # what would end a new process with a traceback
+                traceback.print_exc()
+                code = 1
+    finally:
+        os.chdir(saved_cwd)
+        if saved_mode is None:
+            os.environ.pop("WANDB_MODE", None)
+        else:
+            os.environ["WANDB_MODE"] = saved_mode
+        AcceleratorState._reset_state(True)  # the next run builds its accelerator afresh, as a new process would
+        PartialState._reset_state()
+    return subprocess.CompletedProcess([sys.executable, *map(str, args)], code, out.getvalue(), err.getvalue())
 
 
 def free_port() -> int:
