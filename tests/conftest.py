@@ -62,6 +62,9 @@ def _run_in_process(args, command: list[str], cwd) -> subprocess.CompletedProces
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
             warnings.simplefilter("default")  # each warning shows once per run, as in a new process
+            # Printed to the captured stderr as Python prints them, not recorded by pytest's own warning capture.
+            warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: sys.stderr.write(
+                warnings.formatwarning(message, category, filename, lineno, line))
             try:
                 fire.Fire(COMMANDS, command=command, name="alba")
             except SystemExit as e:
