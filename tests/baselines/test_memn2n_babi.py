@@ -89,6 +89,7 @@ def test_help_lists_options_with_defaults():
         assert option in proc.stdout, option
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_writes_nothing(shared_data, tmp_path):
     out = tmp_path / "o"
     line = one_line_error(alba(f"--data_dir={shared_data / 'babi'}", "--task=21", f"--output_dir={out}"))

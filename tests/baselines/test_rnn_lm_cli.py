@@ -107,6 +107,7 @@ def test_presets_and_help():
             medium.epochs) == (650, 0.5, 35, 0.8, 6, 2)
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     out = tmp_path / "o"
     assert "--data_dir is required" in one_line_error(alba(f"--output_dir={out}"))

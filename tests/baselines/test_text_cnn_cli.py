@@ -61,6 +61,7 @@ def write_task(folder, n=200, seed=0):
         w + " " + " ".join(f"{x:.6f}" for x in v) + "\n" for w, v in zip(words, vectors)))
 
 
+@pytest.mark.slow
 def test_multichannel_resumed_mid_epoch_gives_the_uninterrupted_run(tmp_path):
     """4 steps per epoch, 3 epochs, a checkpoint every 2 steps: a copy cut back to step 6 (mid epoch 2) is resumed
     and must end with the same weights (both channels, so the frozen one too) and the same logged metrics."""
@@ -118,6 +119,7 @@ def test_character_cnn_trains_through_the_engine(tmp_path):
     assert model(ids, labels=labels).label_correct.item() / 40 == pytest.approx(result["eval_accuracy"])
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     data, out = tmp_path / "data", tmp_path / "o"
     write_task(data)

@@ -53,6 +53,7 @@ def test_empty_vocabulary_after_min_count_names_the_file(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_bad_evaluation_file_and_options_are_one_line_errors(tmp_path):
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("cat dog 3\ncat dog\n")

@@ -1,8 +1,11 @@
 import time
 
+import pytest
+
 from data_pipeline import embedded, embedded_corpus, load_corpus
 
 
+@pytest.mark.slow
 def test_embedded_corpus_is_real_prose_and_deterministic():
     embedded._build.cache_clear()
     start = time.perf_counter()

@@ -107,6 +107,7 @@ def test_building_needs_memory_independent_of_the_corpus_size(corpus_and_tokeniz
     assert meta["tokens"] > size // 8 and len(meta["shards"]) > 1
 
 
+@pytest.mark.slow
 def test_pretraining_from_a_store_and_the_cli(corpus_and_tokenizer, tmp_path):
     text, _, root = corpus_and_tokenizer
     store = tmp_path / "store"

@@ -25,6 +25,7 @@ def _train_in_process(kind: str, hash_seed: str, threads: str) -> str:
     return proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["wordpiece", "unigram"])
 def test_same_tokenizer_in_processes_with_other_hash_seeds_and_threads(kind):
     first = _train_in_process(kind, "1", "1")

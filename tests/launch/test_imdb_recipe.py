@@ -34,6 +34,7 @@ def recipe_run(tmp_path_factory):
     return reviews, tmp / "out", proc
 
 
+@pytest.mark.slow
 def test_store_holds_every_review_without_markup(recipe_run):
     from data_pipeline import load_tokenizer
     from data_pipeline.store import TokenStore
@@ -47,6 +48,7 @@ def test_store_holds_every_review_without_markup(recipe_run):
     assert not markup, "HTML line breaks reached the store"
 
 
+@pytest.mark.slow
 def test_pretraining_learns_and_checkpoints(recipe_run):
     _, out, proc = recipe_run
     summary = json.loads((out / "pretrain" / "summary.json").read_text())
@@ -59,6 +61,7 @@ def test_pretraining_learns_and_checkpoints(recipe_run):
     assert (out / "pretrain" / "checkpoints" / "latest").read_text().strip() == "step-00000120"
 
 
+@pytest.mark.slow
 def test_tokenizer_is_the_same_when_trained_again(recipe_run, tmp_path):
     reviews, out, _ = recipe_run
     proc = run_cli(ROOT / "launch" / "data.py", "tokenizer", f"--source={reviews}", "--corpus_format=lines",
@@ -67,6 +70,7 @@ def test_tokenizer_is_the_same_when_trained_again(recipe_run, tmp_path):
     assert (tmp_path / "tok" / "tokenizer.json").read_bytes() == (out / "tokenizer" / "tokenizer.json").read_bytes()
 
 
+@pytest.mark.slow
 def test_finetuning_starts_from_the_recipe_checkpoint(recipe_run, shared_data, tmp_path):
     _, out, _ = recipe_run
     glue = shared_data / "glue"

@@ -1,6 +1,8 @@
 """Same inputs, same run: two separate processes with different hash seeds train the same tokenizer and model."""
 import json
 
+import pytest
+
 from conftest import ROOT, run_cli
 
 SCRIPT = ROOT / "launch" / "pretrain.py"
@@ -16,6 +18,7 @@ def _demo_run(out, hash_seed: str):
     return (out / "tokenizer.json").read_bytes(), losses
 
 
+@pytest.mark.slow
 def test_two_processes_with_other_hash_seeds_give_the_same_run(tmp_path):
     tokenizer_a, losses_a = _demo_run(tmp_path / "a", "0")
     tokenizer_b, losses_b = _demo_run(tmp_path / "b", "4321")
