@@ -68,3 +68,9 @@ def test_resume_may_extend_a_finished_run(tmp_path):
     assert extended[4] == 0.0 and planned[4] > 0  # the short run had decayed to zero at its end
     with pytest.raises(ConfigError, match="may only be extended"):
         _run(tmp_path / "short", max_steps=6, warmup=0, resume=True)
+    # The first step after the extension trains at the new schedule's lr, not the finished run's last lr (zero).
+    _run(tmp_path / "one", max_steps=4, warmup=0)
+    ended = load_file(tmp_path / "one" / "model.safetensors")
+    _run(tmp_path / "one", max_steps=5, warmup=0, resume=True)
+    moved = load_file(tmp_path / "one" / "model.safetensors")
+    assert any(not torch.equal(moved[k], ended[k]) for k in ended)
