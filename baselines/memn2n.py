@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pretrain.config import ConfigError, RunOptions, option
+from pretrain.checkpoint import resumable_checkpoint
 from pretrain.job import Training, prepare_run_dir, run_training
 
 
@@ -170,14 +171,16 @@ def train_task(cfg: MemN2NRunConfig, task: int, data: dict, out: Path) -> float:
                 f"vocabulary {len(vocab)}; {model.num_parameters()} parameters")
     training = Training(model, optimizer, scheduler, cfg.epochs * steps_per_epoch, batches, describe, validate,
                         eval_every=steps_per_epoch, grad_clip=cfg.grad_clip)
-    return run_training(cfg, out, training, finish, tracked={**cfg.to_dict(), "task": task})["test_error"]
+    checkpoint = resumable_checkpoint(out / "checkpoints") if cfg.resume else None
+    return run_training(cfg, out, checkpoint, training, finish,
+                        tracked={**cfg.to_dict(), "task": task})["test_error"]
 
 
 def run(cfg: MemN2NRunConfig):
     if not cfg.data_dir:
         raise ConfigError("--data_dir is required: a bAbI directory holding qaN_<name>_train.txt/_test.txt")
     data = {task: load_task(cfg, task) for task in cfg.tasks()}  # every file is valid before anything is written
-    out = prepare_run_dir(cfg, need_checkpoint=False)  # each task keeps its own checkpoints
+    out, _ = prepare_run_dir(cfg, need_checkpoint=False)  # each task keeps its own checkpoints
     errors = {task: train_task(cfg, task, data[task], out / f"task-{task}") for task in cfg.tasks()}
     print(error_table(errors))
     (out / "results.json").write_text(json.dumps({"test_error": errors}, indent=1) + "\n", encoding="utf-8")

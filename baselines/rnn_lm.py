@@ -132,7 +132,7 @@ def run(cfg: RnnLmRunConfig):
     vocab = build_vocabulary(splits["train"])  # held-out units unseen in training become <unk>
     ids = {k: encode_stream(v, vocab) if v else None for k, v in splits.items() if k != "description"}
     batches = StreamBatches(ids["train"], cfg.batch_size, cfg.unroll, source="the training text")
-    out = prepare_run_dir(cfg)
+    out, checkpoint = prepare_run_dir(cfg)
     torch.manual_seed(cfg.seed)
     model = RecurrentLanguageModel(LanguageModelConfig(len(vocab), cfg.cell, cfg.hidden_size, cfg.num_layers,
                                                        cfg.dropout, cfg.init_range, cfg.batch_size,
@@ -155,9 +155,10 @@ def run(cfg: RnnLmRunConfig):
                 f"test tokens, vocabulary {len(vocab)}; {cfg.num_layers}x{cfg.hidden_size} {cfg.cell}, "
                 f"{model.num_parameters()} parameters, {steps_per_epoch} steps per epoch")
     validate = (lambda engine, state: {"perplexity": stream_perplexity(engine.unwrapped, ids["valid"])})
-    result = run_training(cfg, out, Training(model, optimizer, scheduler, cfg.epochs * steps_per_epoch, batches,
-                                             describe, validate if ids["valid"] is not None else None,
-                                             eval_every=steps_per_epoch, grad_clip=cfg.grad_clip), finish)
+    training = Training(model, optimizer, scheduler, cfg.epochs * steps_per_epoch, batches, describe,
+                        validate if ids["valid"] is not None else None, eval_every=steps_per_epoch,
+                        grad_clip=cfg.grad_clip)
+    result = run_training(cfg, out, checkpoint, training, finish)
     bits = lambda ppl: f" ({math.log2(ppl):.3f} bits per character)" if cfg.units == "char" else ""  # noqa: E731
     print(f"\nTest perplexity per {cfg.units} ({splits['description']}):\n"
           f"  {cfg.num_layers}x{cfg.hidden_size} {cfg.cell} ({cfg.epochs} epochs): {result['test_perplexity']:.2f}"

@@ -152,7 +152,7 @@ def run(cfg: TextCnnRunConfig):
     eval_ids, eval_labels = data["eval"]
     if len(train_ids) < cfg.batch_size:
         raise ConfigError(f"{len(train_ids)} training sentences are too few for --batch_size={cfg.batch_size}")
-    out = prepare_run_dir(cfg)
+    out, checkpoint = prepare_run_dir(cfg)
     torch.manual_seed(cfg.seed)
     steps_per_epoch = len(train_ids) // cfg.batch_size
     if cfg.model == "char":
@@ -194,8 +194,9 @@ def run(cfg: TextCnnRunConfig):
                 + (f", vocabulary {len(data['vocab'])}" if data["vocab"] else "")
                 + (f" ({data['found']} with a pretrained vector)" if data.get("vectors") is not None else "")
                 + f"; {model.num_parameters()} parameters, {steps_per_epoch} steps per epoch")
-    result = run_training(cfg, out, Training(model, optimizer, scheduler, cfg.epochs * steps_per_epoch, batches,
-                                             describe, evaluate, eval_every=steps_per_epoch), finish)
+    training = Training(model, optimizer, scheduler, cfg.epochs * steps_per_epoch, batches, describe, evaluate,
+                        eval_every=steps_per_epoch)
+    result = run_training(cfg, out, checkpoint, training, finish)
     print(f"\n{data['task'].name} {cfg.eval_file} accuracy, {name}, {cfg.epochs} epochs on "
           f"{cfg.train_file}: {100 * result['eval_accuracy']:.2f}%"
           + (f" (Kim 2014, full SST-2 training set: {PAPER_ACCURACY[cfg.mode]}%)"

@@ -96,7 +96,7 @@ def run(cfg: Word2VecRunConfig):
                               sample=cfg.sample, subsampling=cfg.subsampling, negatives=negatives,
                               words_per_batch=cfg.words_per_batch, epochs=cfg.epochs, lr=cfg.lr, min_lr=cfg.min_lr,
                               seed=cfg.seed)
-    out = prepare_run_dir(cfg)
+    out, checkpoint = prepare_run_dir(cfg)
     (out / "vocab.json").write_text(json.dumps(vocab.to_dict()) + "\n", encoding="utf-8")
 
     model = Word2Vec(Word2VecConfig(len(vocab), cfg.dim, cfg.architecture, cfg.objective, chunk_size=cfg.chunk_size,
@@ -125,9 +125,9 @@ def run(cfg: Word2VecRunConfig):
 
     describe = (f"word2vec {cfg.architecture}/{cfg.objective}: {len(ids)} words in the vocabulary of {len(vocab)} "
                 f"(min_count {cfg.min_count}); {cfg.epochs} epochs of {len(batches)} steps")
-    results = run_training(cfg, out, Training(model, optimizer, scheduler, min(total_steps, cfg.stop_at_step or
-                                                                                total_steps), batches, describe),
-                           finish)
+    training = Training(model, optimizer, scheduler, min(total_steps, cfg.stop_at_step or total_steps), batches,
+                        describe)
+    results = run_training(cfg, out, checkpoint, training, finish)
     if results is None:
         return
     for name, value in results.items():

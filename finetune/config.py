@@ -1,19 +1,19 @@
-"""The fine-tuning run configuration: one typed dataclass, overridable from a JSON/YAML file and from flags, with the
-same checking (unknown keys name the valid ones, ill-typed values are refused) as pretraining's RunConfig."""
+"""The fine-tuning run configurations: typed dataclasses on the shared run and launch options, overridable from a
+JSON/YAML file and from flags, with the same checking (unknown keys name the valid ones, ill-typed values are
+refused) as pretraining's RunConfig."""
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
-from pretrain.config import ConfigError, option, check_options, typed_options
+from pretrain.config import ConfigError, LaunchOptions, option
 
 
 GRID_KEYS = ("lr", "batch_size", "epochs", "seed")
 
 
 @dataclass
-class FinetuneConfig:
+class FinetuneConfig(LaunchOptions):
+    NAME = "finetune"
     # -- task and data
     task: str = option("sst2", "GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli) or 'all'", group="data")
     data_dir: str = option("", "GLUE root (holding SST-2/, MNLI/, …) or the task's own folder, in the original TSV "
@@ -41,13 +41,12 @@ class FinetuneConfig:
     classifier_dropout: float = option(0.1, "dropout before the classifier", group="model")
     # -- training (BERT's fine-tuning recipe: AdamW, warmup 10%, linear decay)
     lr: float = option(2e-5, "peak learning rate", group="train")
-    batch_size: int = option(32, "examples per optimizer step", group="train")
+    batch_size: int = option(32, "examples per optimizer step, summed over all processes", group="train")
     epochs: int = option(3, "passes over the training set; the best epoch on dev is kept", group="train")
     warmup: float = option(0.1, "warmup: a step count (>= 1) or a fraction of all steps (< 1)", group="train")
     weight_decay: float = option(0.01, "decoupled weight decay (not on LayerNorm and biases)", group="train")
     adam_eps: float = option(1e-6, "AdamW epsilon", group="train")
     grad_clip: float = option(1.0, "global gradient-norm clip; 0 disables", group="train")
-    seed: int = option(0, "seed of initialisation and data order", group="train")
     grid: dict = option(None, "hyperparameter grid, e.g. '{\"lr\": [2e-5, 3e-5], \"batch_size\": [16, 32], "
                          "\"epochs\": [2, 3], \"seed\": [0, 1, 2]}': every combination is trained; per task the "
                          "setting with the best median score over seeds is reported, with the medians", group="train")
@@ -56,14 +55,10 @@ class FinetuneConfig:
     predict: bool = option(False, "write test-set predictions of the best model in the GLUE submission format",
                             group="run")
     baseline: bool = option(True, "also train and print a bag-of-words logistic-regression baseline", group="run")
-    output_dir: str = option("", "where the best model, metrics and results go (default: runs/finetune-<time>)",
-                              group="run")
-    overwrite: bool = option(False, "replace a run already in output_dir", group="run")
-    log_every: int = option(50, "steps between metric logs", group="run")
-    wandb: str = option("auto", "Weights & Biases: 'auto', 'online', 'offline' or 'disabled'",
-                         ("auto", "online", "offline", "disabled"), "run")
+    output_dir: str = option("", "where the best model, metrics, checkpoints and results go (default: "
+                             "runs/<job>-<time>)", group="run")
+    keep_checkpoints: int = option(1, "how many recent checkpoints to keep", group="run")
     wandb_project: str = option("alba-finetune", "W&B project name", group="run")
-    progress: bool = option(True, "show progress bars", group="run")
 
     def __post_init__(self):
         self.model_overrides = dict(self.model_overrides or {})
@@ -74,7 +69,7 @@ class FinetuneConfig:
                                   f"{key}={values!r}")
         if not self.model:
             raise ConfigError("--model is required: a pretraining run, a transformers directory or a preset name")
-        check_options(self, positive=("max_seq_length", "batch_size", "epochs", "log_every", "vocab_size"))
+        self.check(positive=("max_seq_length", "batch_size", "epochs", "vocab_size"))
         if self.lr <= 0 or self.warmup < 0 or self.weight_decay < 0 or self.grad_clip < 0 or self.max_train_examples < 0:
             raise ConfigError("--lr must be positive and --warmup, --weight_decay, --grad_clip, --max_train_examples "
                               "non-negative")
@@ -94,17 +89,11 @@ class FinetuneConfig:
     def warmup_steps(self, total_steps: int) -> int:
         return int(self.warmup * total_steps) if self.warmup < 1 else int(self.warmup)
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def build(cls, config_file: str | None = None, **overrides: Any) -> "FinetuneConfig":
-        return cls(**typed_options(cls, config_file, overrides))
-
 
 @dataclass
 class SquadConfig(FinetuneConfig):
     """The fine-tuning options (the GLUE-only ones are ignored) plus SQuAD's; BERT's defaults."""
+    NAME = "squad"
     max_seq_length: int = option(384, "tokens per window: [CLS] question [SEP] context part [SEP]", group="data")
     version: int = option(1, "SQuAD version: 1 (v1.1, every question answerable) or 2 (v2.0, null answers)",
                            group="squad")
@@ -118,6 +107,17 @@ class SquadConfig(FinetuneConfig):
         super().__post_init__()
         if self.version not in (1, 2):
             raise ConfigError(f"--version must be 1 or 2, got {self.version}")
-        check_options(self, positive=("doc_stride", "max_query_length", "n_best", "max_answer_length"))
+        self.check(positive=("doc_stride", "max_query_length", "n_best", "max_answer_length"))
         if not (self.train_file or not self.do_train) or not self.dev_file:
             raise ConfigError("--dev_file (and --train_file when training) must name SQuAD JSON files")
+
+
+@dataclass
+class SwagConfig(FinetuneConfig):
+    """The fine-tuning options (the GLUE-only ones are ignored) for SWAG's CSV files."""
+    NAME = "swag"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.dev_file or (self.do_train and not self.train_file):
+            raise ConfigError("--dev_file (and --train_file when training) must name SWAG CSV files")

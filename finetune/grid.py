@@ -10,14 +10,19 @@ from typing import Callable
 
 import numpy as np
 
+from pretrain.job import is_main_process
 
-def run_grid(cfg, out: Path, run_one: Callable[[object, Path], dict], score: Callable[[dict], float]) -> dict:
-    """`run_one(point_cfg, folder)` trains one point and returns its result, whose "metrics" hold its best epoch's
-    figures; `score(metrics)` is what the settings are compared by. Writes and returns the summary."""
+from .job import run_part
+
+
+def run_grid(cfg, out: Path, run_one: Callable, score: Callable[[dict], float]) -> dict:
+    """Each point is a part of the run (see `run_part`) in its own folder under `out`: `run_one(point_cfg,
+    checkpoint)` trains it and returns its result, whose "metrics" hold its best epoch's figures; `score(metrics)`
+    is what the settings are compared by. The main process writes the summary; every process returns it."""
     runs = []
     for point in cfg.grid_points():
         folder = out / "-".join(f"{k}={v}" for k, v in point.items())
-        runs.append((point, run_one(dataclasses.replace(cfg, grid={}, overwrite=False, **point), folder)))
+        runs.append((point, run_part(dataclasses.replace(cfg, **point), folder, run_one)))
     settings: dict[tuple, list[dict]] = {}
     for point, result in runs:
         settings.setdefault(tuple((k, v) for k, v in point.items() if k != "seed"), []).append(result)
@@ -29,5 +34,6 @@ def run_grid(cfg, out: Path, run_one: Callable[[object, Path], dict], score: Cal
                "setting": dict(best), "seeds": len(group),
                "grid": [{"setting": dict(k), "median": v} for k, v in medians.items()],
                "best_model": [r.get("best_model") for r in group]}
-    (out / "results.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    if is_main_process():
+        (out / "results.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     return summary

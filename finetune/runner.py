@@ -3,8 +3,6 @@ epoch, the best epoch's model kept (in <output_dir>/best), a bag-of-words baseli
 per task (the average over tasks for --task=all)."""
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,20 +13,16 @@ from data_pipeline import DataError
 from data_pipeline.glue import TASKS, GlueTask, get_task, read_glue_file, task_file
 from modeling.task_heads import AlbaForSequenceClassification
 from pretrain.config import ConfigError
-from pretrain.checkpoint import TrainState
-from pretrain.engine import Engine, make_accelerator
-from pretrain.optim import build_optimizer, build_scheduler
-from pretrain.rundir import check_writable, default_output_dir, make_output_dir
-from pretrain.sampler import GlobalBatchSampler
-from pretrain.tracking import Tracker
+from pretrain.job import create_run_dir, is_main_process
+from pretrain.rundir import check_output_dir
 
 from .bow_baseline import BagOfWords
 from .config import FinetuneConfig
 from .glue import compute_metrics, write_submission
 from .grid import run_grid
+from .job import FinetuneTask, Scored, chunks, run_finetuning, run_part
 from .starting_model import load_starting_model
 
-EVAL_BATCH = 128
 # File names of the GLUE submission archive.
 _SUBMISSION = {"test": "{folder}.tsv", "test_matched": "{folder}-m.tsv", "test_mismatched": "{folder}-mm.tsv"}
 
@@ -94,55 +88,13 @@ def _collate(encoded, labels, pad_id: int) -> dict[str, torch.Tensor]:
     return batch
 
 
-@torch.no_grad()
-def predict(model, encoded, device, pad_id: int, regression: bool) -> np.ndarray:
-    was_training = model.training
-    model.eval()
-    out = []
-    for start in range(0, len(encoded), EVAL_BATCH):
-        batch = {k: v.to(device) for k, v in _collate(encoded[start:start + EVAL_BATCH], None, pad_id).items()}
-        logits = model(**batch).logits
-        out.append((logits if regression else logits.argmax(-1)).float().cpu().numpy())
-    model.train(was_training)
-    return np.concatenate(out)
+def _predictions(predict, encoded, pad_id: int, regression: bool) -> np.ndarray:
+    outputs = predict(_collate(rows, None, pad_id) for rows in chunks(encoded))
+    return np.concatenate([(o.logits if regression else o.logits.argmax(-1)).float().cpu().numpy() for o in outputs])
 
 
-def train_epochs(cfg: FinetuneConfig, model, acc, tracker, out: Path, n_examples: int, evaluate, make_batch):
-    """Fine-tune on the shared engine: AdamW, linear warmup and decay over `cfg.epochs` passes of `n_examples`
-    (batches of `make_batch(indices)` in a seeded order), `evaluate(epoch)` after every epoch. Returns the model
-    as the engine holds it."""
-    steps_per_epoch = n_examples // cfg.batch_size
-    if steps_per_epoch == 0:
-        raise ConfigError(f"{n_examples} training examples are fewer than --batch_size {cfg.batch_size}")
-    total = steps_per_epoch * cfg.epochs
-    optimizer = build_optimizer(model, "adamw", cfg.lr, cfg.weight_decay, cfg.adam_eps)
-    scheduler = build_scheduler(optimizer, cfg.warmup_steps(total), total, "linear")
-    engine = Engine(model, optimizer, scheduler, acc, max_steps=total, output_dir=out, tracker=tracker,
-                    grad_clip=cfg.grad_clip, log_every=min(cfg.log_every, steps_per_epoch), save_every=0,
-                    eval_every=steps_per_epoch, keep_checkpoints=1, progress=cfg.progress, seed=cfg.seed)
-
-    def batches(epoch: int, start_batch: int):
-        sampler = GlobalBatchSampler(n_examples, cfg.batch_size, cfg.seed)
-        sampler.set_epoch(epoch, start_batch)
-        for idx in sampler:
-            yield make_batch(idx)
-
-    state = TrainState()
-    # The engine evaluates at the end of every epoch but the last, which is evaluated here after fit.
-    engine.fit(batches, state, evaluate=lambda: evaluate(state.step // steps_per_epoch))
-    tracker.log({f"eval/{k}": v for k, v in evaluate(cfg.epochs).items()}, step=state.step)
-    return engine.model
-
-
-def check_output_dir(out: Path, overwrite: bool) -> None:
-    check_writable(out)
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(f"--output_dir {out} is not empty; pass --overwrite to replace it")
-
-
-def run_task(cfg: FinetuneConfig, data: TaskData, out: Path, say=print) -> dict:
+def run_task(cfg: FinetuneConfig, data: TaskData, checkpoint) -> dict:
     task = data.task
-    started = time.perf_counter()
     torch.manual_seed(cfg.seed)
     head = dict(num_labels=task.num_labels, classifier_dropout=cfg.classifier_dropout)
     start = load_starting_model(cfg, AlbaForSequenceClassification, head,
@@ -150,78 +102,66 @@ def run_task(cfg: FinetuneConfig, data: TaskData, out: Path, say=print) -> dict:
     model, tokenizer, pad_id = start.model, start.tokenizer, start.model.config.pad_token_id
     dev = {name: (_encode(tokenizer, ex, cfg.truncation), [e.label for e in ex]) for name, ex in data.dev.items()}
     first_dev = next(iter(dev))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "finetune_config.json").write_text(json.dumps({**cfg.to_dict(), "task": task.name}, indent=1) + "\n",
-                                              encoding="utf-8")
-    say(f"[alba] {task.name}: {len(data.train)} train, " + ", ".join(f"{n} {len(v[1])}" for n, v in dev.items())
-        + f"; model {cfg.model} ({start.source}, {model.num_parameters() / 1e6:.2f}M parameters)")
-    acc = make_accelerator("fp32")
-    history, best = [], {"score": -np.inf, "epoch": 0, "metrics": {}}
+    encoded = _encode(tokenizer, data.train, cfg.truncation)
+    labels = [e.label for e in data.train]
 
-    def evaluate_dev(epoch: int) -> dict:
+    def score(predict) -> Scored:
         metrics = {}
-        for name, (encoded, labels) in dev.items():
-            preds = predict(model, encoded, acc.device, pad_id, task.is_regression)
-            metrics.update({f"{name}/{k}": v for k, v in compute_metrics(task, preds, labels).items()})
-        history.append({"epoch": epoch, **metrics})
-        if metrics[f"{first_dev}/score"] > best["score"]:  # MNLI: chosen on matched
-            best.update(score=metrics[f"{first_dev}/score"], epoch=epoch, metrics=metrics)
-            model.save_pretrained(out / "best")
-            start.save_tokenizer(out / "best")
-        say(f"[alba] {task.name} epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-        return metrics
+        for name, (rows, gold) in dev.items():
+            preds = _predictions(predict, rows, pad_id, task.is_regression)
+            metrics.update({f"{name}/{k}": v for k, v in compute_metrics(task, preds, gold).items()})
+        return Scored(metrics, metrics[f"{first_dev}/score"])  # MNLI: chosen on matched
 
-    tracker = Tracker(out, {**cfg.to_dict(), "task": task.name}, wandb=cfg.wandb, project=cfg.wandb_project)
-    try:
-        if cfg.do_train:
-            encoded = _encode(tokenizer, data.train, cfg.truncation)
-            labels = [e.label for e in data.train]
-            model = train_epochs(cfg, model, acc, tracker, out, len(encoded), evaluate_dev,
-                                 lambda idx: _collate([encoded[i] for i in idx], [labels[i] for i in idx], pad_id))
-        else:
-            model = model.to(acc.device)
-            evaluate_dev(0)
-        baseline = {}
-        if cfg.baseline and data.train:
-            bow = BagOfWords(task.num_labels).fit([(e.text_a, e.text_b) for e in data.train],
-                                                  [e.label for e in data.train])
-            for name, examples in data.dev.items():
-                preds = bow.predict([(e.text_a, e.text_b) for e in examples]).numpy()
-                baseline.update({f"{name}/{k}": v for k, v in
-                                 compute_metrics(task, preds, [e.label for e in examples]).items()})
-        if data.test:
-            best_model = type(model).from_pretrained(out / "best").to(acc.device) if cfg.do_train else model
-            for split, examples in data.test.items():
-                preds = predict(best_model, _encode(tokenizer, examples, cfg.truncation), acc.device, pad_id,
-                                task.is_regression)
-                write_submission(out / _SUBMISSION[split].format(folder=task.folder), task, examples, preds)
-        result = {"task": task.name, "metrics": best["metrics"], "best_epoch": best["epoch"], "history": history,
-                  "baseline": baseline, "train_examples": len(data.train),
-                  "dev_examples": {n: len(v[1]) for n, v in dev.items()}, "model": cfg.model, "source": start.source,
-                  "wall_seconds": time.perf_counter() - started, "best_model": str(out / "best")}
-        tracker.summary({f"best/{k}": v for k, v in best["metrics"].items()})
-        (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    finally:
-        tracker.close()
-    return result
+    describe = (f"{task.name}: {len(data.train)} train, " + ", ".join(f"{n} {len(v[1])}" for n, v in dev.items())
+                + f"; model {cfg.model} ({start.source}, {model.num_parameters() / 1e6:.2f}M parameters)")
+    out = Path(cfg.output_dir)
+
+    def report(best_predict) -> dict:
+        for split, examples in data.test.items():
+            preds = _predictions(best_predict(), _encode(tokenizer, examples, cfg.truncation), pad_id,
+                                 task.is_regression)
+            write_submission(out / _SUBMISSION[split].format(folder=task.folder), task, examples, preds)
+        return {"task": task.name, "baseline": _baseline(cfg, data), "train_examples": len(data.train),
+                "dev_examples": {n: len(v[1]) for n, v in dev.items()}, "model": cfg.model, "source": start.source,
+                "best_model": str(out / "best")}
+
+    job = FinetuneTask(task.name, start, len(encoded), lambda rows: _collate([encoded[i] for i in rows],
+                                                                             [labels[i] for i in rows], pad_id),
+                       score, describe, report)
+    return run_finetuning(cfg, job, checkpoint)
+
+
+def _baseline(cfg: FinetuneConfig, data: TaskData) -> dict:
+    """The bag-of-words logistic regression's dev metrics (none without training data or with --baseline=False)."""
+    if not (cfg.baseline and data.train):
+        return {}
+    task, scores = data.task, {}
+    bow = BagOfWords(task.num_labels).fit([(e.text_a, e.text_b) for e in data.train], [e.label for e in data.train])
+    for name, examples in data.dev.items():
+        preds = bow.predict([(e.text_a, e.text_b) for e in examples]).numpy()
+        scores.update({f"{name}/{k}": v for k, v in compute_metrics(task, preds, [e.label for e in examples]).items()})
+    return scores
 
 
 def run_glue(cfg: FinetuneConfig) -> list[dict]:
     tasks = list(TASKS.values()) if cfg.task == "all" else [get_task(cfg.task)]
     if not cfg.data_dir and not (cfg.train_file and cfg.dev_file):
         raise ConfigError("--data_dir is required (or both --train_file and --dev_file)")
-    out = Path(cfg.output_dir or default_output_dir("finetune"))
-    check_output_dir(out, cfg.overwrite)
-    # Every task's files are read and checked before anything is trained or written.
-    datasets = [TaskData(cfg, task) for task in tasks]
-    if cfg.overwrite and out.is_dir():  # the old run is moved aside; each task's run creates its own folder
-        make_output_dir(out, overwrite=True)
-    results = [run_grid(cfg, out / data.task.name if len(tasks) > 1 else out,
-                        lambda c, folder, data=data: run_task(c, data, folder), glue_score) if cfg.grid else
-               run_task(cfg, data, out / data.task.name if len(tasks) > 1 else out) for data in datasets]
-    table = format_results(results)
-    print(table)
-    (out / "results.txt").write_text(table + "\n", encoding="utf-8")
+    parts = len(tasks) > 1 or cfg.grid  # each task and grid point keeps its own checkpoints
+    checkpoint = check_output_dir(cfg, need_checkpoint=not parts)
+    datasets = [TaskData(cfg, task) for task in tasks]  # every file is read and checked before anything is written
+    if not parts:
+        results = [run_task(cfg, datasets[0], checkpoint)]
+    else:
+        results, out = [], create_run_dir(cfg)
+        for data in datasets:
+            folder = out / data.task.name if len(tasks) > 1 else out
+            run_one = lambda c, checkpoint, data=data: run_task(c, data, checkpoint)  # noqa: E731
+            results.append(run_grid(cfg, folder, run_one, glue_score) if cfg.grid else run_part(cfg, folder, run_one))
+    if is_main_process():  # the one that holds the whole results
+        table = format_results(results)
+        print(table)
+        (Path(cfg.output_dir) / "results.txt").write_text(table + "\n", encoding="utf-8")
     return results
 
 

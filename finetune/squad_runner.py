@@ -3,25 +3,21 @@ official EM/F1 on dev after every epoch (best epoch kept), predictions in the of
 v2.0 also the null-score threshold that maximises dev F1 and the scores at it."""
 from __future__ import annotations
 
-import dataclasses
 import json
-import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from pretrain.config import ConfigError
-from pretrain.engine import make_accelerator
-from pretrain.rundir import default_output_dir, make_output_dir
-from pretrain.tracking import Tracker
 from modeling.task_heads import AlbaForQuestionAnswering
+from pretrain.config import ConfigError
+from pretrain.job import create_run_dir
+from pretrain.rundir import check_output_dir
 
 from .config import SquadConfig
 from .squad import read_squad, squad_scores
 from .squad_features import best_answers, build_features
 from .grid import run_grid
-from .runner import EVAL_BATCH, check_output_dir, train_epochs
+from .job import FinetuneTask, Scored, chunks, run_finetuning, say
 
 
 def _collate(features, pad_id: int, with_targets: bool) -> dict[str, torch.Tensor]:
@@ -40,18 +36,12 @@ def _collate(features, pad_id: int, with_targets: bool) -> dict[str, torch.Tenso
     return batch
 
 
-@torch.no_grad()
-def _logits(model, features, device, pad_id: int):
-    was_training = model.training
-    model.eval()
+def _logits(predict, features, pad_id: int):
     starts, ends = [], []
-    for i in range(0, len(features), EVAL_BATCH):
-        chunk = features[i:i + EVAL_BATCH]
-        out = model(**{k: v.to(device) for k, v in _collate(chunk, pad_id, False).items()})
+    for chunk, out in zip(chunks(features), predict(_collate(c, pad_id, False) for c in chunks(features))):
         for row, f in enumerate(chunk):
             starts.append(out.start_logits[row, :len(f.input_ids)].float().cpu().numpy())
             ends.append(out.end_logits[row, :len(f.input_ids)].float().cpu().numpy())
-    model.train(was_training)
     return starts, ends
 
 
@@ -69,33 +59,35 @@ def best_null_threshold(questions, span_answers: dict[str, str], null_diff: dict
 
 
 def run_squad(cfg: SquadConfig) -> dict:
-    started = time.perf_counter()
-    out = Path(cfg.output_dir or default_output_dir("squad"))
-    check_output_dir(out, cfg.overwrite)
-    if cfg.grid:
-        return _grid(cfg, out)
+    if not cfg.grid:
+        return _run(cfg, check_output_dir(cfg))
+    check_output_dir(cfg, need_checkpoint=False)  # each point keeps its own checkpoints
+    summary = run_grid(cfg, create_run_dir(cfg), _run, lambda metrics: metrics.get("best_f1", metrics["f1"]))
+    say(f"\nalba SQuAD grid: best setting {summary['setting']}, median of {summary['seeds']} seed(s): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in summary["metrics"].items()))
+    return summary
+
+
+def _run(cfg: SquadConfig, checkpoint) -> dict:
     train = read_squad(cfg.train_file) if cfg.do_train else None
     dev = read_squad(cfg.dev_file)
     for name, data in (("train", train), ("dev", dev)):
         if data is not None and data.bad_offsets:
-            print(f"[alba] {name}: {len(data.bad_offsets)} answers whose answer_start does not point at their text "
-                  f"are not trained on, e.g. {data.bad_offsets[0]}")
+            say(f"[alba] {name}: {len(data.bad_offsets)} answers whose answer_start does not point at their text "
+                f"are not trained on, e.g. {data.bad_offsets[0]}")
     train_q = train.questions[:cfg.max_train_examples or None] if train else []
     dev_q = dev.questions[:cfg.max_eval_examples or None]
     if cfg.version == 1 and any(q.is_impossible or not q.answers for q in train_q + dev_q):
         raise ConfigError("the data has unanswerable questions: pass --version=2 for SQuAD 2.0")
     torch.manual_seed(cfg.seed)
     start = load_qa_model(cfg, train_q or dev_q)  # a preset's tokenizer learns from the training text
-    model, tokenizer, pad_id = start.model, start.tokenizer, start.model.config.pad_token_id
+    tokenizer, pad_id = start.tokenizer, start.model.config.pad_token_id
     window = dict(max_seq_length=cfg.max_seq_length, doc_stride=cfg.doc_stride, max_query_length=cfg.max_query_length)
     dev_features = build_features(dev_q, tokenizer, **window)
-    make_output_dir(out, cfg.overwrite)
-    (out / "finetune_config.json").write_text(json.dumps(cfg.to_dict(), indent=1) + "\n", encoding="utf-8")
-    acc = make_accelerator("fp32")
-    best = {"f1": -1.0}
+    features = build_features(train_q, tokenizer, **window)
 
-    def evaluate(epoch: int) -> dict:
-        starts, ends = _logits(model, dev_features, acc.device, pad_id)
+    def score(predict) -> Scored:
+        starts, ends = _logits(predict, dev_features, pad_id)
         answers, null_diff = best_answers(dev_q, dev_features, starts, ends, cfg.n_best, cfg.max_answer_length)
         metrics = {k: v for k, v in squad_scores(dev_q, answers).items() if k in ("exact_match", "f1")}
         if cfg.version == 2:
@@ -103,44 +95,23 @@ def run_squad(cfg: SquadConfig) -> dict:
             answers = {q: ("" if null_diff[q] > threshold else a) for q, a in answers.items()}
             metrics = {"best_exact_match": at_best["exact_match"], "best_f1": at_best["f1"],
                        "null_threshold": threshold, **metrics}
-        score = metrics.get("best_f1", metrics["f1"])
-        print(f"[alba] squad epoch {epoch}: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
-        if score > best["f1"]:
-            best.update(f1=score, epoch=epoch, metrics=metrics)
-            model.save_pretrained(out / "best")
-            start.save_tokenizer(out / "best")
-            (out / "predictions.json").write_text(json.dumps(answers, indent=1) + "\n", encoding="utf-8")
-        return metrics
+        keep = lambda out: (out / "predictions.json").write_text(json.dumps(answers, indent=1) + "\n",  # noqa: E731
+                                                                 encoding="utf-8")
+        return Scored(metrics, metrics.get("best_f1", metrics["f1"]), keep)
 
-    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project)
-    try:
-        if cfg.do_train:
-            features = build_features(train_q, tokenizer, **window)
-            model = train_epochs(cfg, model, acc, tracker, out, len(features), evaluate,
-                                 lambda idx: _collate([features[i] for i in idx], pad_id, True))
-        else:
-            model = model.to(acc.device)
-            evaluate(0)
-        result = {"version": cfg.version, "metrics": best["metrics"], "best_epoch": best["epoch"],
-                  "train_questions": len(train_q), "dev_questions": len(dev_q), "dev_windows": len(dev_features),
-                  "bad_offsets": {"train": len(train.bad_offsets) if train else 0, "dev": len(dev.bad_offsets)},
-                  "wall_seconds": time.perf_counter() - started}
-        (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-        tracker.summary({f"best/{k}": v for k, v in best["metrics"].items()})
-    finally:
-        tracker.close()
-    print(f"\nalba SQuAD v{'1.1' if cfg.version == 1 else '2.0'} dev results (n={len(dev_q)}, best epoch "
-          f"{best['epoch']}): " + ", ".join(f"{k} {v:.2f}" for k, v in best["metrics"].items()))
+    def report(best_predict) -> dict:
+        return {"version": cfg.version, "train_questions": len(train_q), "dev_questions": len(dev_q),
+                "dev_windows": len(dev_features),
+                "bad_offsets": {"train": len(train.bad_offsets) if train else 0, "dev": len(dev.bad_offsets)}}
+
+    describe = (f"squad v{cfg.version}: {len(train_q)} train questions ({len(features)} windows), {len(dev_q)} dev "
+                f"({len(dev_features)}); model {cfg.model} ({start.source})")
+    task = FinetuneTask("squad", start, len(features), lambda rows: _collate([features[i] for i in rows], pad_id, True),
+                        score, describe, report, digits=2)
+    result = run_finetuning(cfg, task, checkpoint)
+    say(f"\nalba SQuAD v{'1.1' if cfg.version == 1 else '2.0'} dev results (n={len(dev_q)}, best epoch "
+        f"{result['best_epoch']}): " + ", ".join(f"{k} {v:.2f}" for k, v in result["metrics"].items()))
     return result
-
-
-def _grid(cfg: SquadConfig, out: Path) -> dict:
-    make_output_dir(out, cfg.overwrite)
-    summary = run_grid(cfg, out, lambda c, folder: run_squad(dataclasses.replace(c, output_dir=str(folder))),
-                       lambda metrics: metrics.get("best_f1", metrics["f1"]))
-    print(f"\nalba SQuAD grid: best setting {summary['setting']}, median of {summary['seeds']} seed(s): "
-          + ", ".join(f"{k} {v:.2f}" for k, v in summary["metrics"].items()))
-    return summary
 
 
 def load_qa_model(cfg: SquadConfig, questions):

@@ -6,9 +6,6 @@ quoting). The best epoch on dev is kept; dev predictions go to predictions.tsv (
 from __future__ import annotations
 
 import csv
-import dataclasses
-import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,15 +14,13 @@ import torch
 
 from data_pipeline import DataError
 from modeling.task_heads import AlbaForMultipleChoice
-from pretrain.config import ConfigError
-from pretrain.engine import make_accelerator
-from pretrain.rundir import default_output_dir, make_output_dir
-from pretrain.tracking import Tracker
+from pretrain.job import create_run_dir
+from pretrain.rundir import check_output_dir
 
-from .config import FinetuneConfig
-from .metrics import accuracy
+from .config import SwagConfig
 from .grid import run_grid
-from .runner import EVAL_BATCH, check_output_dir, train_epochs
+from .job import EVAL_BATCH, FinetuneTask, Scored, chunks, run_finetuning, say
+from .metrics import accuracy
 from .starting_model import load_starting_model
 
 ENDINGS = tuple(f"ending{i}" for i in range(4))
@@ -86,31 +81,17 @@ def _collate(encoded, labels, pad_id: int) -> dict[str, torch.Tensor]:
     return batch
 
 
-@torch.no_grad()
-def predict(model, encoded, device, pad_id: int) -> np.ndarray:
-    was_training = model.training
-    model.eval()
-    out = []
-    for i in range(0, len(encoded), EVAL_BATCH // len(ENDINGS)):
-        batch = _collate(encoded[i:i + EVAL_BATCH // len(ENDINGS)], None, pad_id)
-        out.append(model(**{k: v.to(device) for k, v in batch.items()}).logits.argmax(-1).cpu().numpy())
-    model.train(was_training)
-    return np.concatenate(out)
+def run_swag(cfg: SwagConfig) -> dict:
+    if not cfg.grid:
+        return _run(cfg, check_output_dir(cfg))
+    check_output_dir(cfg, need_checkpoint=False)  # each point keeps its own checkpoints
+    summary = run_grid(cfg, create_run_dir(cfg), _run, lambda metrics: metrics["accuracy"])
+    say(f"\nalba SWAG grid: best setting {summary['setting']}, median dev accuracy of {summary['seeds']} "
+        f"seed(s): {100 * summary['metrics']['accuracy']:.1f}")
+    return summary
 
 
-def run_swag(cfg: FinetuneConfig) -> dict:
-    started = time.perf_counter()
-    if not cfg.dev_file or (cfg.do_train and not cfg.train_file):
-        raise ConfigError("--dev_file (and --train_file when training) must name SWAG CSV files")
-    out = Path(cfg.output_dir or default_output_dir("swag"))
-    check_output_dir(out, cfg.overwrite)
-    if cfg.grid:
-        make_output_dir(out, cfg.overwrite)
-        summary = run_grid(cfg, out, lambda c, folder: run_swag(dataclasses.replace(c, output_dir=str(folder))),
-                           lambda metrics: metrics["accuracy"])
-        print(f"\nalba SWAG grid: best setting {summary['setting']}, median dev accuracy of {summary['seeds']} "
-              f"seed(s): {100 * summary['metrics']['accuracy']:.1f}")
-        return summary
+def _run(cfg: SwagConfig, checkpoint) -> dict:
     train = read_swag(cfg.train_file)[:cfg.max_train_examples or None] if cfg.do_train else []
     dev = read_swag(cfg.dev_file)
     if any(e.label is None for e in dev):
@@ -118,41 +99,25 @@ def run_swag(cfg: FinetuneConfig) -> dict:
     torch.manual_seed(cfg.seed)
     start = load_starting_model(cfg, AlbaForMultipleChoice, {"classifier_dropout": cfg.classifier_dropout},
                                 lambda: [t for e in train for t in (e.context, *e.choices)])
-    model, tokenizer, pad_id = start.model, start.tokenizer, start.model.config.pad_token_id
+    tokenizer, pad_id = start.tokenizer, start.model.config.pad_token_id
     dev_encoded, dev_labels = _encode(tokenizer, dev), [e.label for e in dev]
-    make_output_dir(out, cfg.overwrite)
-    (out / "finetune_config.json").write_text(json.dumps(cfg.to_dict(), indent=1) + "\n", encoding="utf-8")
-    acc = make_accelerator("fp32")
-    best = {"accuracy": -1.0, "epoch": 0}
+    encoded, labels = _encode(tokenizer, train), [e.label for e in train]
 
-    def evaluate(epoch: int) -> dict:
-        preds = predict(model, dev_encoded, acc.device, pad_id)
-        metrics = {"accuracy": accuracy(preds, dev_labels)}
-        print(f"[alba] swag epoch {epoch}: accuracy {metrics['accuracy']:.4f}")
-        if metrics["accuracy"] > best["accuracy"]:
-            best.update(accuracy=metrics["accuracy"], epoch=epoch)
-            model.save_pretrained(out / "best")
-            start.save_tokenizer(out / "best")
-            lines = ["id\tprediction"] + [f"{e.guid}\t{int(p)}" for e, p in zip(dev, preds)]
-            (out / "predictions.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return metrics
+    def score(predict) -> Scored:
+        rows = chunks(dev_encoded, EVAL_BATCH // len(ENDINGS))
+        preds = np.concatenate([o.logits.argmax(-1).cpu().numpy() for o in
+                                predict(_collate(r, None, pad_id) for r in rows)])
+        lines = ["id\tprediction"] + [f"{e.guid}\t{int(p)}" for e, p in zip(dev, preds)]
+        keep = lambda out: (out / "predictions.tsv").write_text("\n".join(lines) + "\n",  # noqa: E731
+                                                                encoding="utf-8")
+        return Scored({"accuracy": accuracy(preds, dev_labels)}, accuracy(preds, dev_labels), keep)
 
-    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project)
-    try:
-        if cfg.do_train:
-            encoded, labels = _encode(tokenizer, train), [e.label for e in train]
-            model = train_epochs(cfg, model, acc, tracker, out, len(encoded), evaluate,
-                                 lambda idx: _collate([encoded[i] for i in idx], [labels[i] for i in idx], pad_id))
-        else:
-            model = model.to(acc.device)
-            evaluate(0)
-        result = {"metrics": {"accuracy": best["accuracy"]}, "best_epoch": best["epoch"],
-                  "train_examples": len(train), "dev_examples": len(dev),
-                  "wall_seconds": time.perf_counter() - started}
-        (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-        tracker.summary({"best/accuracy": best["accuracy"]})
-    finally:
-        tracker.close()
-    print(f"\nalba SWAG dev accuracy {100 * best['accuracy']:.1f} (n={len(dev)}, best epoch {best['epoch']}; "
-          f"chance 25.0)")
+    describe = f"swag: {len(train)} train, {len(dev)} dev; model {cfg.model} ({start.source})"
+    task = FinetuneTask("swag", start, len(encoded), lambda rows: _collate([encoded[i] for i in rows],
+                                                                           [labels[i] for i in rows], pad_id),
+                        score, describe, lambda best_predict: {"train_examples": len(train),
+                                                               "dev_examples": len(dev)})
+    result = run_finetuning(cfg, task, checkpoint)
+    say(f"\nalba SWAG dev accuracy {100 * result['metrics']['accuracy']:.1f} (n={len(dev)}, best epoch "
+        f"{result['best_epoch']}; chance 25.0)")
     return result

@@ -7,7 +7,7 @@ option with its default.
 if __name__ == "__main__":
     import _bootstrap  # noqa: F401  (must run before the alba imports)
 
-from finetune.config import FinetuneConfig, SquadConfig
+from finetune.config import FinetuneConfig, SquadConfig, SwagConfig
 from finetune.export import export
 from finetune.runner import run_glue
 from finetune.squad_runner import run_squad
@@ -20,7 +20,7 @@ finetune_commands = {
     "squad": config_command("squad", "alba finetune squad: fine-tune a BERT/ALBERT checkpoint on SQuAD v1.1/v2.0 "
                             "(--train_file, --dev_file: official JSON)", SquadConfig, run_squad),
     "swag": config_command("swag", "alba finetune swag: multiple choice (SWAG CSV: --train_file, --dev_file)",
-                           FinetuneConfig, run_swag),
+                           SwagConfig, run_swag),
     "export": guarded(export),
 }
 

@@ -76,7 +76,25 @@ class RunOptions:
 
 
 @dataclass
-class RunConfig(RunOptions):
+class LaunchOptions(RunOptions):
+    """Run options of a job that scales out: the processes come from the launcher (torchrun, deepspeed,
+    accelerate launch), each taking its share of every batch; with precision, DeepSpeed and accumulation."""
+    RESUMABLE_CHANGES = RunOptions.RESUMABLE_CHANGES + ("grad_accum_steps", "deepspeed_config")
+
+    grad_accum_steps: int = option(1, "micro-batches per optimizer step on each process (same global batch, less "
+                                    "memory)", group="train")
+    precision: str = option("fp32", "'fp32', 'bf16' or 'fp16' (fp16: CUDA only, with loss scaling)",
+                            ("fp32", "bf16", "fp16"), "train")
+    deepspeed_config: str = option("", "DeepSpeed JSON config (ZeRO stage, offload; see launch/configs/); batch size, "
+                                    "accumulation, precision and clipping come from this run config and may be 'auto' "
+                                    "there", group="train")
+
+    def check(self, positive: tuple[str, ...] = ()) -> None:
+        super().check((*positive, "grad_accum_steps"))
+
+
+@dataclass
+class RunConfig(LaunchOptions):
     """The pretraining job's options."""
     NAME = "pretrain"
     # -- data
@@ -155,14 +173,8 @@ class RunConfig(RunOptions):
                            "{\"max_seq_length\": 512, \"max_steps\": 100, \"batch_size\": 32, \"lr\": 5e-4}]: each "
                            "phase overrides these options (" + ", ".join(PHASE_KEYS) + ") for its own max_steps, with "
                            "its own warmup and decay; the run's max_steps becomes their sum", group="train")
-    grad_accum_steps: int = option(1, "micro-batches per optimizer step on each process (same global batch, less "
-                                    "memory)", group="train")
     max_steps: int = option(1000, "optimizer steps to train", group="train")
     max_minutes: float = option(0.0, "stop training after this many minutes (0: no limit)", group="train")
-    precision: str = option("fp32", "'fp32', 'bf16' or 'fp16'", ("fp32", "bf16", "fp16"), "train")
-    deepspeed_config: str = option("", "DeepSpeed JSON config (ZeRO stage, offload; see launch/configs/); batch size, "
-                                    "accumulation, precision and clipping come from this run config and may be 'auto' "
-                                    "there", group="train")
     # -- run
     output_dir: str = option("", "where checkpoints, logs and the final model go (default: runs/pretrain-<time>)",
                               group="run")
@@ -185,8 +197,7 @@ class RunConfig(RunOptions):
                 if phase.max_steps <= 0:
                     raise ConfigError("every phase's max_steps must be positive")
             self.max_steps = sum(p["max_steps"] for p in self.phases)
-        self.check(positive=("vocab_size", "max_seq_length", "max_predictions", "batch_size", "max_steps",
-                             "grad_accum_steps"))
+        self.check(positive=("vocab_size", "max_seq_length", "max_predictions", "batch_size", "max_steps"))
         if self.num_workers < 0:
             raise ConfigError(f"--num_workers must be 0 or more, got {self.num_workers}")
         for name in ["short_seq_prob", "eval_fraction"]:
@@ -217,9 +228,8 @@ class RunConfig(RunOptions):
 
     # Options a resumed run may change: how it is launched, logged and saved, not what it trains.
     # max_steps: a finished or interrupted run may be extended (its decay is stretched to the new end).
-    RESUMABLE_CHANGES = ("overwrite", "resume", "progress", "output_dir", "max_minutes", "wandb", "log_every",
-                         "eval_every", "save_every", "keep_checkpoints", "grad_accum_steps", "deepspeed_config",
-                         "shard_optimizer", "num_workers", "max_steps")
+    RESUMABLE_CHANGES = LaunchOptions.RESUMABLE_CHANGES + ("max_minutes", "eval_every", "shard_optimizer",
+                                                           "num_workers", "max_steps")
 
 
 def check_options(cfg, positive: tuple[str, ...] = ()) -> None:

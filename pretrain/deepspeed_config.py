@@ -6,7 +6,7 @@ import copy
 import json
 from pathlib import Path
 
-from .config import ConfigError, RunConfig
+from .config import ConfigError, LaunchOptions
 
 
 def load_deepspeed_config(path: str) -> dict:
@@ -26,7 +26,7 @@ def zero_stage(ds: dict) -> int:
     return int((ds.get("zero_optimization") or {}).get("stage", 0))
 
 
-def resolve(ds: dict, cfg: RunConfig, world: int, path: str) -> dict:
+def resolve(ds: dict, cfg: LaunchOptions, world: int, path: str) -> dict:
     """The DeepSpeed config with every "auto" or missing shared value filled from the run config; a value that
     contradicts the run config is an error naming both."""
     ds = copy.deepcopy(ds)
@@ -34,7 +34,7 @@ def resolve(ds: dict, cfg: RunConfig, world: int, path: str) -> dict:
         if section in ds:
             raise ConfigError(f"DeepSpeed config {path}: remove the '{section}' section; the optimizer and lr "
                               f"schedule come from the run config (--optimizer, --lr, --schedule, ...)")
-    if cfg.optimizer == "lamb" and zero_stage(ds) >= 1:
+    if getattr(cfg, "optimizer", "adamw") == "lamb" and zero_stage(ds) >= 1:  # fine-tuning: always AdamW
         raise ConfigError(f"DeepSpeed config {path}: ZeRO stage {zero_stage(ds)} partitions optimizer state in flat "
                           "fragments, on which LAMB's per-tensor trust ratio is wrong; use ZeRO stage 0 with "
                           "--shard_optimizer (exact, partitioned by whole tensors) or --optimizer=adamw")

@@ -10,7 +10,7 @@ import time
 import warnings
 from dataclasses import fields, is_dataclass
 from pathlib import Path
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 import torch
@@ -78,6 +78,21 @@ def release_group(barrier: bool) -> bool:
         dist.barrier()
     dist.destroy_process_group()
     return True
+
+
+@torch.no_grad()
+def predict(model, batches: Iterable[dict], accelerator) -> Iterator:
+    """The model's outputs on `batches`, computed in evaluation mode on the accelerator's device and precision; the
+    model is back in its former mode once the batches are done."""
+    was_training = model.training
+    model.eval()
+    try:
+        for batch in batches:
+            with accelerator.autocast():
+                out = model(**{k: v.to(accelerator.device) for k, v in batch.items()})
+            yield out
+    finally:
+        model.train(was_training)
 
 
 class StepResult(NamedTuple):
@@ -389,6 +404,11 @@ class Engine:
         finally:
             self.model.train()
         return self.reduce_sums(sums, n)
+
+    def predict(self, batches: Iterable[dict]) -> Iterator:
+        """The model's outputs on all of `batches` (see `predict`), on every process alike: with ZeRO-3 every
+        process must call it, since each holds only a part of the weights."""
+        return predict(self.model if self.deepspeed_stage == 3 else self.unwrapped, batches, self.acc)
 
     def evaluate(self, batches: Iterable[dict], counts: Callable[[dict], dict] | None = None) -> dict[str, float]:
         """Losses and accuracies (see `summarize`) of `evaluate_sums`."""

@@ -1,27 +1,56 @@
-"""The run skeleton every baseline job goes through: the output directory that honours the shared run options
-(`RunOptions`), and `run_training` (resume -> tracker -> engine -> fit -> final evaluation -> results.json). A
-job declares only what is its own: its options, data, model, optimizer, batches, evaluation and report.
-Pretraining and fine-tuning share its parts (options, output directory, engine, evaluation) but not yet
-`run_training` itself."""
+"""The run skeleton every fine-tuning and baseline job goes through: the output directory that honours the shared
+run options (`RunOptions`), the accelerator of the launch options (`LaunchOptions`: processes, precision,
+DeepSpeed), and `run_training` (resume -> tracker -> engine -> fit -> final evaluation -> results.json). A job
+declares only what is its own: its options, data, model, optimizer, batches, evaluation and report. Pretraining
+shares its parts (options, output directory, accelerator, engine, evaluation) but runs its phases itself."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .checkpoint import TrainState, load_checkpoint, resumable_checkpoint
-from .config import RunOptions
-from .engine import Engine, make_accelerator
+from .checkpoint import TrainState, load_checkpoint
+from .config import ConfigError, LaunchOptions, RunOptions
+from .deepspeed_config import load_deepspeed_config, resolve
+from .engine import Engine, make_accelerator, world_size
 from .rundir import check_output_dir, prepare_output_dir
 from .tracking import Tracker
 
 
-def prepare_run_dir(cfg: RunOptions, need_checkpoint: bool = True) -> Path:
+def prepare_run_dir(cfg: RunOptions, need_checkpoint: bool = True) -> tuple[Path, Path | None]:
     """Check the output directory against --resume/--overwrite (see `check_output_dir`; a bad combination changes
-    nothing on disk), then, for a new run, create it and record the resolved config."""
-    check_output_dir(cfg, need_checkpoint)
-    return Path(cfg.output_dir) if cfg.resume else prepare_output_dir(cfg)
+    nothing on disk), then, for a new run, create it and record the resolved config (on the main process). Returns
+    the directory and the checkpoint to resume from."""
+    checkpoint = check_output_dir(cfg, need_checkpoint)
+    return create_run_dir(cfg), checkpoint
+
+
+def create_run_dir(cfg: RunOptions) -> Path:
+    """The checked output directory: for a new run, the main process creates it and records the config."""
+    if not cfg.resume and is_main_process():
+        prepare_output_dir(cfg)
+    return Path(cfg.output_dir)
+
+
+def is_main_process() -> bool:
+    """Whether this is the process that writes files and prints (the launcher's rank 0)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def launch_accelerator(cfg: LaunchOptions, splits: list[tuple[int, int]] | None = None):
+    """The run's Accelerator: the launcher's processes, --precision, and DeepSpeed with --deepspeed_config. Each
+    (batch size, accumulation) of `splits` (default: the run's) must split evenly over the processes."""
+    ds_config = None
+    if cfg.deepspeed_config:
+        ds_config = resolve(load_deepspeed_config(cfg.deepspeed_config), cfg, world_size(), cfg.deepspeed_config)
+    acc = make_accelerator(cfg.precision, ds_config)
+    for batch_size, accum in splits or [(cfg.batch_size, cfg.grad_accum_steps)]:
+        if batch_size % (acc.num_processes * accum):
+            raise ConfigError(f"--batch_size={batch_size} must split evenly over {acc.num_processes} process(es) x "
+                              f"--grad_accum_steps={accum} micro-batches")
+    return acc
 
 
 @dataclass
@@ -36,27 +65,32 @@ class Training:
     evaluate: Callable[[Engine, TrainState], dict] | None = None  # held-out metrics, every `eval_every` steps
     eval_every: int = 0
     grad_clip: float = 0.0
+    grad_accum: int = 1  # micro-batches per step on each process
 
 
-def run_training(cfg: RunOptions, out: Path, training: Training,
+def run_training(cfg: RunOptions, out: Path, checkpoint: Path | None, training: Training,
                  finish: Callable[[Engine, TrainState], tuple[dict, dict] | None],
-                 tracked: dict | None = None) -> dict | None:
-    """Train (from the latest checkpoint under `out` with --resume), then `finish(engine, state)` gives the final
-    metrics (logged at the last step and kept as the run's summary) and the results, which are written to
-    `out/results.json` with the steps and training seconds, and returned. `finish` returns None when the run
-    stopped before its end (nothing is written; --resume continues it). `tracked`: the options the tracker
-    records (default: the config)."""
-    checkpoint = resumable_checkpoint(out / "checkpoints") if cfg.resume else None
+                 tracked: dict | None = None, accelerator=None) -> dict | None:
+    """Train (from `checkpoint` when resuming), then `finish(engine, state)` gives the final metrics (logged at the
+    last step and kept as the run's summary) and the results, which the main process writes to
+    `out/results.json` with the steps and training seconds; every process returns them. `finish` returns None
+    when the run stopped before its end (nothing is written; --resume continues it). `tracked`: the options the
+    tracker records (default: the config). `accelerator`: default one process on the CPU or GPU, in fp32."""
+    acc = accelerator or make_accelerator()
+    main = acc.is_main_process
     state = TrainState()
     if checkpoint:
-        state = load_checkpoint(checkpoint, training.model, training.optimizer, training.scheduler)
-    print(f"[alba] {training.describe}" + (f"; resuming at step {state.step}" if checkpoint else ""), flush=True)
-    tracker = Tracker(out, tracked or cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project,
+        state = load_checkpoint(checkpoint, training.model, training.optimizer, training.scheduler, acc.scaler)
+    if main:
+        print(f"[alba] {training.describe}; {acc.num_processes} process(es) on {acc.device}"
+              + (f"; resuming at step {state.step}" if checkpoint else ""), flush=True)
+    tracker = Tracker(out, tracked or cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project, enabled=main,
                       resume_step=state.step if checkpoint else None)
-    engine = Engine(training.model, training.optimizer, training.scheduler, make_accelerator(),
+    engine = Engine(training.model, training.optimizer, training.scheduler, acc,
                     max_steps=training.max_steps, output_dir=out, tracker=tracker, grad_clip=training.grad_clip,
                     log_every=cfg.log_every, save_every=cfg.save_every, keep_checkpoints=cfg.keep_checkpoints,
-                    eval_every=training.eval_every, progress=cfg.progress, seed=cfg.seed)
+                    eval_every=training.eval_every, progress=cfg.progress, seed=cfg.seed,
+                    grad_accum=training.grad_accum)
     evaluate = (lambda: training.evaluate(engine, state)) if training.evaluate else None  # fit advances state
     try:
         state = engine.fit(training.batches, state, evaluate=evaluate)
@@ -69,5 +103,6 @@ def run_training(cfg: RunOptions, out: Path, training: Training,
     finally:
         tracker.close()
     results = {**results, "steps": state.step, "train_seconds": state.train_seconds}
-    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    if main:
+        (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     return results

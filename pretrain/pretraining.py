@@ -20,9 +20,9 @@ from modeling.flops import pretraining_flops
 from modeling.pretraining import IGNORE_INDEX
 
 from .config import ConfigError, RunConfig
-from .deepspeed_config import load_deepspeed_config, resolve
-from .engine import Engine, make_accelerator, summarize, world_size
+from .engine import Engine, summarize
 from .checkpoint import TRAINER_STATE, TrainState, load_checkpoint
+from .job import launch_accelerator
 from .metrics import device_name, peak_flops, wilson_interval
 from .optim import build_optimizer, build_scheduler
 from .predict import format_examples, held_out_examples
@@ -196,20 +196,13 @@ def train_phases(engine: Engine, phases: list[RunConfig], make_data, state: Trai
 
 
 def _accelerator(cfg: RunConfig):
-    """The Accelerator of the run (with DeepSpeed when configured), once the batch sizes are known to split."""
-    ds_config = None
-    if cfg.deepspeed_config:
-        if any((p.batch_size, p.grad_accum_steps) != (cfg.batch_size, cfg.grad_accum_steps)
-               for p in cfg.phase_configs()):
-            raise ConfigError("--deepspeed_config fixes the batch size and accumulation for the whole run; phases "
-                              "that change batch_size or grad_accum_steps need DDP (no --deepspeed_config)")
-        ds_config = resolve(load_deepspeed_config(cfg.deepspeed_config), cfg, world_size(), cfg.deepspeed_config)
-    acc = make_accelerator(cfg.precision, ds_config)
-    for pcfg in cfg.phase_configs():
-        if pcfg.batch_size % (acc.num_processes * pcfg.grad_accum_steps):
-            raise ConfigError(f"--batch_size={pcfg.batch_size} must split evenly over {acc.num_processes} "
-                              f"process(es) x --grad_accum_steps={pcfg.grad_accum_steps} micro-batches")
-    return acc
+    """The Accelerator of the run (with DeepSpeed when configured), once every phase's batch is known to split."""
+    phases = cfg.phase_configs()
+    if cfg.deepspeed_config and any((p.batch_size, p.grad_accum_steps) != (cfg.batch_size, cfg.grad_accum_steps)
+                                    for p in phases):
+        raise ConfigError("--deepspeed_config fixes the batch size and accumulation for the whole run; phases "
+                          "that change batch_size or grad_accum_steps need DDP (no --deepspeed_config)")
+    return launch_accelerator(cfg, [(p.batch_size, p.grad_accum_steps) for p in phases])
 
 
 def _tokenized_corpus(cfg: RunConfig, resumed: bool, main: bool):

@@ -55,7 +55,7 @@ def test_short_run_writes_model_and_predictions(shared_data, tmp_path):
                                   f"--output_dir={out}"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     for name in ("best/model.safetensors", "best/head.json", "best/tokenizer.json", "results.json",
-                 "finetune_config.json", "results.txt"):
+                 "run_config.json", "results.txt"):
         assert (out / name).is_file(), name
     lines = (out / "SST-2.tsv").read_text().splitlines()
     assert lines[0] == "index\tprediction" and len(lines) == 21

@@ -56,7 +56,7 @@ def _data(n=64):
 def _run(tmp_path, **flags):
     cfg = ToyOptions.build(output_dir=str(tmp_path / "run"), wandb="disabled", progress=False, log_every=4,
                            save_every=4, **flags)
-    out = prepare_run_dir(cfg)
+    out, checkpoint = prepare_run_dir(cfg)
     torch.manual_seed(cfg.seed)
     model = Toy(ToyConfig())
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
@@ -76,8 +76,8 @@ def _run(tmp_path, **flags):
         final = evaluate(engine, state)
         return {f"eval/{k}": v for k, v in final.items()}, {"accuracy": final["label_accuracy"]}
 
-    result = run_training(cfg, out, Training(model, optimizer, scheduler, cfg.stop_at or cfg.steps, batches, "toy",
-                                             evaluate, eval_every=5), finish)
+    training = Training(model, optimizer, scheduler, cfg.stop_at or cfg.steps, batches, "toy", evaluate, eval_every=5)
+    result = run_training(cfg, out, checkpoint, training, finish)
     return result, model, evaluated
 
 
