@@ -7,7 +7,7 @@ if __name__ == "__main__":
     import _bootstrap  # noqa: F401  (must run before the alba imports)
 
 from baselines import memn2n, rnn_lm, text_cnn, word2vec
-from pretrain.command import config_command
+from pretrain.command import config_command, run_fire
 
 # name -> (config class, title, run); a new baseline is one more entry.
 BASELINES = {"memn2n": (memn2n.MemN2NRunConfig, memn2n.TITLE, memn2n.run),
@@ -17,5 +17,4 @@ BASELINES = {"memn2n": (memn2n.MemN2NRunConfig, memn2n.TITLE, memn2n.run),
 baseline_commands = {name: config_command(name, title, config, run) for name, (config, title, run) in BASELINES.items()}
 
 if __name__ == "__main__":
-    import fire
-    fire.Fire(baseline_commands, name="baseline")
+    run_fire(baseline_commands, "baseline")

@@ -1,6 +1,4 @@
 """The `alba` console command: `alba pretrain …`, `alba finetune …`, `alba data …`, `alba plot …`, `alba predict …`, the same functions as the launch/*.py scripts."""
-import fire
-
 from launch.baseline import baseline_commands
 from launch.data import data_commands
 from launch.finetune import finetune_commands
@@ -8,6 +6,7 @@ from launch.export import export
 from launch.plot import plot
 from launch.predict import predict
 from launch.pretrain import pretrain
+from pretrain.command import run_fire
 
 
 COMMANDS = {"pretrain": pretrain, "data": data_commands, "plot": plot, "predict": predict, "export": export,
@@ -15,7 +14,7 @@ COMMANDS = {"pretrain": pretrain, "data": data_commands, "plot": plot, "predict"
 
 
 def main():
-    fire.Fire(COMMANDS, name="alba")
+    run_fire(COMMANDS, "alba")
 
 
 if __name__ == "__main__":

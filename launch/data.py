@@ -3,11 +3,10 @@ if __name__ == "__main__":
     import _bootstrap  # noqa: F401
 
 from data_pipeline.commands import build, corpus, inspect, tokenizer
-from pretrain.command import guarded
+from pretrain.command import guarded, run_fire
 
 data_commands = {"corpus": guarded(corpus), "tokenizer": guarded(tokenizer), "build": guarded(build),
                  "inspect": guarded(inspect)}
 
 if __name__ == "__main__":
-    import fire
-    fire.Fire(data_commands, name="data")
+    run_fire(data_commands, "data")

@@ -3,11 +3,10 @@
 if __name__ == "__main__":
     import _bootstrap  # noqa: F401
 
-from pretrain.command import guarded
+from pretrain.command import guarded, run_fire
 from pretrain.export import export
 
 export = guarded(export)
 
 if __name__ == "__main__":
-    import fire
-    fire.Fire(export, name="export")
+    run_fire(export, "export")

@@ -12,7 +12,7 @@ from finetune.export import export
 from finetune.runner import run_glue
 from finetune.squad_runner import run_squad
 from finetune.swag import run_swag
-from pretrain.command import config_command, guarded
+from pretrain.command import config_command, guarded, run_fire
 
 finetune_commands = {
     "glue": config_command("glue", "alba finetune glue: fine-tune a BERT/ALBERT checkpoint on a GLUE task",
@@ -25,5 +25,4 @@ finetune_commands = {
 }
 
 if __name__ == "__main__":
-    import fire
-    fire.Fire(finetune_commands, name="finetune")
+    run_fire(finetune_commands, "finetune")

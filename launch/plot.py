@@ -2,7 +2,7 @@
 if __name__ == "__main__":
     import _bootstrap  # noqa: F401
 
-from pretrain.command import guarded
+from pretrain.command import guarded, run_fire
 
 
 @guarded
@@ -18,5 +18,4 @@ def plot(run_dir: str, out: str = ""):
 
 
 if __name__ == "__main__":
-    import fire
-    fire.Fire(plot, name="plot")
+    run_fire(plot, "plot")

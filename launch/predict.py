@@ -2,7 +2,7 @@
 if __name__ == "__main__":
     import _bootstrap  # noqa: F401
 
-from pretrain.command import guarded
+from pretrain.command import guarded, run_fire
 
 
 @guarded
@@ -20,5 +20,4 @@ def predict(model: str, text: str, second: str = ""):
 
 
 if __name__ == "__main__":
-    import fire
-    fire.Fire(predict, name="predict")
+    run_fire(predict, "predict")

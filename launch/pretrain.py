@@ -6,7 +6,7 @@ With no flags it pretrains a small ALBERT (MLM + SOP) on the embedded corpus of 
 if __name__ == "__main__":
     import _bootstrap  # noqa: F401  (must run before the alba imports)
 
-from pretrain.command import config_command
+from pretrain.command import config_command, run_fire
 from pretrain.config import RunConfig
 
 
@@ -18,5 +18,4 @@ def _run(cfg: RunConfig):
 pretrain = config_command("pretrain", "alba pretrain: pretrain BERT/ALBERT with MLM and SOP/NSP", RunConfig, _run)
 
 if __name__ == "__main__":
-    import fire
-    fire.Fire(pretrain, name="pretrain")
+    run_fire(pretrain, "pretrain")

@@ -18,8 +18,29 @@ from .engine import TrainingError, group_exists, release_group
 from .rundir import discard_replaced, restore_replaced
 
 USER_ERRORS = (ConfigError, ModelConfigError, DataError, TrainingError)
-# Flags that launchers (deepspeed, torch.distributed.launch) append on their own.
-LAUNCHER_FLAGS = ("local_rank", "local-rank")
+# The flag that launchers (deepspeed, torch.distributed.launch) put first on every process's command line.
+LAUNCHER_FLAGS = ("--local_rank", "--local-rank")
+
+
+def without_launcher_flags(argv: list[str]) -> list[str]:
+    """The command line without the launcher's --local_rank (which would stand where fire expects a subcommand);
+    the process's rank is in the environment (LOCAL_RANK) either way."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in LAUNCHER_FLAGS:
+            skip = True  # "--local_rank 0"
+        elif not arg.startswith(tuple(f + "=" for f in LAUNCHER_FLAGS)):
+            kept.append(arg)
+    return kept
+
+
+def run_fire(component, name: str) -> None:
+    """A launch script's main: fire on `component` with the command line a launcher gave."""
+    import fire
+
+    fire.Fire(component, command=without_launcher_flags(sys.argv[1:]), name=name)
 
 
 def help_text(title: str, config_cls, extra: dict[str, str] | None = None) -> str:
@@ -49,8 +70,6 @@ def config_command(name: str, title: str, config_cls, run: Callable) -> Callable
     extra = {"config": "JSON or YAML file of options; flags given on the command line win (default: none)"}
 
     def command(**flags):
-        for flag in LAUNCHER_FLAGS:
-            flags.pop(flag, None)
         if flags.pop("help", False) or flags.pop("h", False):
             print(help_text(title, config_cls, extra))
             return None
@@ -89,8 +108,6 @@ def config_command(name: str, title: str, config_cls, run: Callable) -> Callable
 def guarded(fn: Callable) -> Callable:
     """Wrap a plain fire function so user errors become one line and exit status 2."""
     def wrapper(*args, **kwargs):
-        for flag in LAUNCHER_FLAGS:
-            kwargs.pop(flag, None)
         try:
             return fn(*args, **kwargs)
         except USER_ERRORS as e:

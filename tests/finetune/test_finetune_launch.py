@@ -50,6 +50,8 @@ def _losses(out: Path) -> list[float]:
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     train = {r["step"]: r["train/loss"] for r in records if "train/loss" in r}
     assert sorted(train) == list(range(1, STEPS + 1))
+    # Each process took its share of every batch: the rows trained on are the global batches', not more.
+    assert [r["train/samples"] for r in records if "train/samples" in r][-1] == 16 * STEPS
     return [train[s] for s in sorted(train)]
 
 

@@ -67,3 +67,11 @@ def test_occupied_output_dir_is_refused(tmp_path):
 def test_bad_value_names_choices():
     line = one_line_error(run_cli(SCRIPT, "--optimizer=sgd"))
     assert "--optimizer" in line and "lamb" in line and "adamw" in line
+
+
+@pytest.mark.parametrize("launcher_flag", [["--local_rank=1"], ["--local-rank", "1"]])
+def test_launcher_rank_flag_before_a_subcommand_is_dropped(launcher_flag):
+    """`deepspeed` and torch.distributed.launch put --local_rank first, where fire expects the subcommand."""
+    proc = run_cli(ROOT / "launch" / "finetune.py", *launcher_flag, "glue", "--help", env={"LOCAL_RANK": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "alba finetune glue" in proc.stdout
