@@ -105,6 +105,16 @@ def load_task(cfg: MemN2NRunConfig, task: int) -> dict:
     return data
 
 
+def _evaluate(engine, examples, memory_size: int) -> dict:
+    import torch
+
+    from data_pipeline.babi import collate
+
+    metrics = engine.evaluate({k: torch.from_numpy(v) for k, v in collate(examples[i:i + 256], memory_size).items()}
+                              for i in range(0, len(examples), 256))
+    return {**metrics, "error": 1 - metrics["answer_accuracy"]}
+
+
 def train_task(cfg: MemN2NRunConfig, task: int, data: dict, out: Path) -> float:
     """Train one task's model through the shared engine (validating each epoch, which also ends linear start) and
     return its test error. A finished task in a resumed run is not trained again."""
@@ -142,15 +152,9 @@ def train_task(cfg: MemN2NRunConfig, task: int, data: dict, out: Path) -> float:
                       if cfg.random_noise else train[i] for i in indices]
             yield {k: torch.from_numpy(v) for k, v in collate(chosen, cfg.memory_size).items()}
 
-    def evaluate(engine, examples) -> dict:
-        metrics = engine.evaluate({k: torch.from_numpy(v) for k, v in collate(examples[i:i + 256],
-                                                                             cfg.memory_size).items()}
-                                  for i in range(0, len(examples), 256))
-        return {**metrics, "error": 1 - metrics["answer_accuracy"]}
-
     def validate(engine, state) -> dict:
         """Validation metrics; linear start ends at the first epoch whose validation loss is not below the best."""
-        metrics = evaluate(engine, valid)
+        metrics = _evaluate(engine, valid, cfg.memory_size)
         if not bool(model.softmax_on):
             if metrics["loss"] < float(model.best_linear_loss):
                 model.best_linear_loss.fill_(metrics["loss"])
@@ -161,7 +165,8 @@ def train_task(cfg: MemN2NRunConfig, task: int, data: dict, out: Path) -> float:
         return {**metrics, "softmax_on": float(model.softmax_on)}
 
     def finish(engine, state):
-        valid_metrics, test_metrics = evaluate(engine, valid), evaluate(engine, test)
+        valid_metrics = _evaluate(engine, valid, cfg.memory_size)
+        test_metrics = _evaluate(engine, test, cfg.memory_size)
         engine.unwrapped.save_pretrained(out)
         return ({**{f"eval/{k}": v for k, v in valid_metrics.items()},
                  **{f"test/{k}": v for k, v in test_metrics.items()}},

@@ -138,11 +138,30 @@ def collate(sentences, labels) -> dict:
             "labels": torch.as_tensor(np.asarray(labels), dtype=torch.long)}
 
 
-def run(cfg: TextCnnRunConfig):
+def _model(cfg: TextCnnRunConfig, data: dict, steps_per_epoch: int):
+    """The model, its optimizer and schedule (each paper's), and its name in messages."""
     import torch
 
     from modeling.baselines.char_cnn import CharCNN, CharCNNConfig
     from modeling.baselines.text_cnn import TextCNN, TextCNNConfig, adadelta_with_max_norm
+
+    torch.manual_seed(cfg.seed)
+    if cfg.model == "char":
+        model = CharCNN(CharCNNConfig(data["task"].num_labels, cfg.char_length))
+        optimizer = torch.optim.SGD(model.parameters(), lr=cfg.char_lr, momentum=0.9)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: 0.5 ** min(10, step // (3 * steps_per_epoch)))
+        return model, optimizer, scheduler, "character CNN"
+    vectors = data["vectors"]
+    model = TextCNN(TextCNNConfig(len(data["vocab"]), data["task"].num_labels, cfg.mode,
+                                  cfg.embedding_size if vectors is None else vectors.shape[1], cfg.widths(),
+                                  cfg.num_filters, cfg.dropout, cfg.max_norm), vectors)
+    optimizer = adadelta_with_max_norm(model, cfg.rho, cfg.eps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)  # Adadelta sets its own steps
+    return model, optimizer, scheduler, f"text CNN ({cfg.mode})"
+
+
+def run(cfg: TextCnnRunConfig):
     from pretrain.sampler import GlobalBatchSampler
 
     if not cfg.data_dir:
@@ -153,22 +172,9 @@ def run(cfg: TextCnnRunConfig):
     if len(train_ids) < cfg.batch_size:
         raise ConfigError(f"{len(train_ids)} training sentences are too few for --batch_size={cfg.batch_size}")
     out, checkpoint = prepare_run_dir(cfg)
-    torch.manual_seed(cfg.seed)
     steps_per_epoch = len(train_ids) // cfg.batch_size
-    if cfg.model == "char":
-        model = CharCNN(CharCNNConfig(data["task"].num_labels, cfg.char_length))
-        optimizer = torch.optim.SGD(model.parameters(), lr=cfg.char_lr, momentum=0.9)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: 0.5 ** min(10, step // (3 * steps_per_epoch)))
-        name = "character CNN"
-    else:
-        vectors = data["vectors"]
-        model = TextCNN(TextCNNConfig(len(data["vocab"]), data["task"].num_labels, cfg.mode,
-                                      cfg.embedding_size if vectors is None else vectors.shape[1], cfg.widths(),
-                                      cfg.num_filters, cfg.dropout, cfg.max_norm), vectors)
-        optimizer = adadelta_with_max_norm(model, cfg.rho, cfg.eps)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)  # Adadelta sets its own steps
-        name = f"text CNN ({cfg.mode})"
+    model, optimizer, scheduler, name = _model(cfg, data, steps_per_epoch)
+    if data["vocab"]:
         (out / "vocab.json").write_text(json.dumps(list(data["vocab"].words)) + "\n", encoding="utf-8")
 
     def batches(epoch: int, start: int):

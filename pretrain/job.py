@@ -1,13 +1,12 @@
-"""The run skeleton every fine-tuning and baseline job goes through: the output directory that honours the shared
-run options (`RunOptions`), the accelerator of the launch options (`LaunchOptions`: processes, precision,
-DeepSpeed), and `run_training` (resume -> tracker -> engine -> fit -> final evaluation -> results.json). A job
-declares only what is its own: its options, data, model, optimizer, batches, evaluation and report. Pretraining
-shares its parts (options, output directory, accelerator, engine, evaluation) but runs its phases itself."""
+"""The run skeleton every job goes through (pretraining, fine-tuning, the baselines): the output directory that
+honours the shared run options (`RunOptions`), the accelerator of the launch options (`LaunchOptions`: processes,
+precision, DeepSpeed), and `run_training` (resume -> tracker -> engine -> fit -> final evaluation -> results). A
+job declares only what is its own: its options, data, model, optimizer, batches, evaluation and report."""
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -60,12 +59,17 @@ class Training:
     optimizer: object
     scheduler: object
     max_steps: int
-    batches: Callable[[int, int], Iterable[dict]]  # (epoch, first batch) -> this epoch's batches from there on
+    batches: Callable[[int, int], Iterable[dict]] | None  # (epoch, first batch) -> the epoch's batches from there on
     describe: str  # one line on the data and the model, printed when training starts
     evaluate: Callable[[Engine, TrainState], dict] | None = None  # held-out metrics, every `eval_every` steps
     eval_every: int = 0
     grad_clip: float = 0.0
     grad_accum: int = 1  # micro-batches per step on each process
+    resumed: Callable[[TrainState], None] | None = None  # once the checkpoint is loaded
+    # How the engine trains: by default `engine.fit` over `batches`; pretraining runs its phases.
+    fit: Callable[[Engine, TrainState, Callable | None], TrainState] | None = None
+    engine_options: dict = field(default_factory=dict)  # more Engine options: a time budget, target counts, FLOPs
+    results_file: str = "results.json"
 
 
 def run_training(cfg: RunOptions, out: Path, checkpoint: Path | None, training: Training,
@@ -81,6 +85,8 @@ def run_training(cfg: RunOptions, out: Path, checkpoint: Path | None, training: 
     state = TrainState()
     if checkpoint:
         state = load_checkpoint(checkpoint, training.model, training.optimizer, training.scheduler, acc.scaler)
+        if training.resumed:
+            training.resumed(state)
     if main:
         print(f"[alba] {training.describe}; {acc.num_processes} process(es) on {acc.device}"
               + (f"; resuming at step {state.step}" if checkpoint else ""), flush=True)
@@ -90,10 +96,11 @@ def run_training(cfg: RunOptions, out: Path, checkpoint: Path | None, training: 
                     max_steps=training.max_steps, output_dir=out, tracker=tracker, grad_clip=training.grad_clip,
                     log_every=cfg.log_every, save_every=cfg.save_every, keep_checkpoints=cfg.keep_checkpoints,
                     eval_every=training.eval_every, progress=cfg.progress, seed=cfg.seed,
-                    grad_accum=training.grad_accum)
+                    grad_accum=training.grad_accum, **training.engine_options)
     evaluate = (lambda: training.evaluate(engine, state)) if training.evaluate else None  # fit advances state
+    fit = training.fit or (lambda engine, state, evaluate: engine.fit(training.batches, state, evaluate=evaluate))
     try:
-        state = engine.fit(training.batches, state, evaluate=evaluate)
+        state = fit(engine, state, evaluate)
         done = finish(engine, state)
         if done is None:
             return None
@@ -104,5 +111,5 @@ def run_training(cfg: RunOptions, out: Path, checkpoint: Path | None, training: 
         tracker.close()
     results = {**results, "steps": state.step, "train_seconds": state.train_seconds}
     if main:
-        (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+        (out / training.results_file).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     return results

@@ -2,7 +2,6 @@
 evaluation and a summary. Everything is decided by one RunConfig."""
 from __future__ import annotations
 
-import json
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -21,14 +20,13 @@ from modeling.pretraining import IGNORE_INDEX
 
 from .config import ConfigError, RunConfig
 from .engine import Engine, summarize
-from .checkpoint import TRAINER_STATE, TrainState, load_checkpoint
-from .job import launch_accelerator
+from .checkpoint import TRAINER_STATE, TrainState
+from .job import Training, create_run_dir, launch_accelerator, run_training
 from .metrics import device_name, peak_flops, wilson_interval
 from .optim import build_optimizer, build_scheduler
 from .predict import format_examples, held_out_examples
-from .rundir import check_output_dir, prepare_output_dir
+from .rundir import check_output_dir
 from .sampler import GlobalBatchSampler
-from .tracking import Tracker
 
 EVAL_BATCH = 128
 
@@ -224,11 +222,25 @@ def _tokenized_corpus(cfg: RunConfig, resumed: bool, main: bool):
     return tokenizer, train_ids, eval_ids
 
 
+def _optimizing(cfg: RunConfig, mcfg: ModelConfig, start, resume_from: Path | None, say):
+    """The model (from --init_from's weights for a new run), its optimizer and the schedule of the phase the run
+    is in (a checkpoint's scheduler belongs to the phase it was written in)."""
+    torch.manual_seed(cfg.seed)
+    model = AlbaForPreTraining(mcfg)
+    if start is not None and not resume_from:  # a resumed run's checkpoint holds the weights
+        say(f"[alba] weights from {cfg.init_from} (fresh: {_load_start(model, start, cfg.init_from)})")
+    optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_eps, cfg.shard_optimizer,
+                                bias_correction=cfg.lamb_bias_correction, trust_all=cfg.lamb_trust_all,
+                                max_trust_ratio=cfg.lamb_max_trust_ratio or None)
+    phase = TrainState.from_file(resume_from / TRAINER_STATE).phase if resume_from else 0
+    return model, optimizer, phase_scheduler(optimizer, cfg.phase_configs()[phase])
+
+
 def run_pretraining(cfg: RunConfig) -> dict:
     started = time.perf_counter()
     resume_from = check_output_dir(cfg)
     acc = _accelerator(cfg)
-    main, rank, world = acc.is_main_process, acc.process_index, acc.num_processes
+    main = acc.is_main_process
     say = print if main else (lambda *a, **k: None)
     say(f"[alba] corpus: {cfg.corpus}")
     tokenizer, train_ids, eval_ids = _tokenized_corpus(cfg, resume_from is not None, main)
@@ -239,63 +251,52 @@ def run_pretraining(cfg: RunConfig) -> dict:
     mcfg = _model_config(cfg, vocab_size, max(p.max_seq_length for p in phases), start)
     continuation = word_continuation_ids(tokenizer)
     make_data = lambda pcfg: PretrainingData(pcfg, train_ids, eval_ids, special, vocab_size,  # noqa: E731
-                                             continuation, rank, world)
+                                             continuation, acc.process_index, acc.num_processes)
     data = make_data(phases[-1])  # the evaluation set: pairs of the final phase's length
     n_sent = train_ids.num_sentences() + eval_ids.num_sentences()
     say(f"[alba] {len(train_ids) + len(eval_ids)} documents, {n_sent} sentences; {len(train_ids)} train / "
         f"{len(eval_ids)} held out; {train_ids.num_tokens()} training tokens; vocabulary {vocab_size}; "
         f"{len(data.eval_instances)} evaluation pairs")
-
+    model, optimizer, scheduler = _optimizing(cfg, mcfg, start, resume_from, say)
     # Everything that can fail on bad input has run: only now is the output directory touched.
-    torch.manual_seed(cfg.seed)
-    model = AlbaForPreTraining(mcfg)
-    if start is not None and not resume_from:  # a resumed run's checkpoint holds the weights
-        say(f"[alba] weights from {cfg.init_from} (fresh: {_load_start(model, start, cfg.init_from)})")
-    optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_eps, cfg.shard_optimizer,
-                                bias_correction=cfg.lamb_bias_correction, trust_all=cfg.lamb_trust_all,
-                                max_trust_ratio=cfg.lamb_max_trust_ratio or None)
-    out = Path(cfg.output_dir)
-    state = TrainState()
-    if resume_from:  # the checkpoint's scheduler belongs to the phase it was written in
-        state.phase = TrainState.from_file(resume_from / TRAINER_STATE).phase
-    scheduler = phase_scheduler(optimizer, phases[state.phase])
+    out = create_run_dir(cfg)
     if main and not resume_from:
-        prepare_output_dir(cfg)
         save_tokenizer(tokenizer, out)
     acc.wait_for_everyone()
-    if resume_from:
-        state = load_checkpoint(resume_from, model, optimizer, scheduler, acc.scaler)
+
+    def resumed(state: TrainState):
         if state.step > cfg.max_steps:
             raise ConfigError(f"--max_steps={cfg.max_steps} is below the step of {resume_from} ({state.step}); a "
                               "resumed run may only be extended")
         _follow_schedule(optimizer, scheduler)
         say(f"[alba] resuming from {resume_from} at step {state.step} of {cfg.max_steps}")
-    say(f"[alba] model {cfg.model}: {model.num_parameters() / 1e6:.2f}M parameters; {world} process(es) on "
-        f"{acc.device}; output {out}")
-    tracker = Tracker(out, cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project, enabled=main,
-                      resume_step=state.step if resume_from else None)
-    engine = Engine(model, optimizer, scheduler, acc, max_steps=cfg.max_steps, output_dir=out, tracker=tracker,
-                    grad_clip=cfg.grad_clip, log_every=cfg.log_every, save_every=cfg.save_every,
-                    eval_every=cfg.eval_every, keep_checkpoints=cfg.keep_checkpoints, max_minutes=cfg.max_minutes,
-                    progress=cfg.progress, grad_accum=cfg.grad_accum_steps, target_counts=target_counts,
-                    flops_per_batch=lambda b: pretraining_flops(mcfg, *b["input_ids"].shape,
-                                                                int((b["mlm_labels"] != IGNORE_INDEX).sum())),
-                    peak_flops=peak_flops(device_name(acc.device), cfg.precision), seed=cfg.seed)
+
     baseline = int(train_ids.token_counts(vocab_size).argmax())  # the unigram baseline's one guess
-    try:
-        state = train_phases(engine, phases, make_data, state, optimizer,
-                             evaluate=lambda: evaluate(engine, data, baseline), say=say)
+
+    def finish(engine: Engine, state: TrainState):
         results = evaluate(engine, data, baseline) if data.eval_instances else {}
-        summary = {**{f"eval/{k}": v for k, v in results.items()}, "steps": state.step,
-                   "skipped_steps": state.skipped_steps, "train_seconds": state.train_seconds,
-                   "train_tokens": state.tokens, "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),
+        metrics = {f"eval/{k}": v for k, v in results.items()}
+        summary = {**metrics, "steps": state.step, "skipped_steps": state.skipped_steps,
+                   "train_seconds": state.train_seconds, "train_tokens": state.tokens,
+                   "tokens_per_s": state.tokens / max(state.train_seconds, 1e-9),
                    "wall_seconds": time.perf_counter() - started, "output_dir": str(out)}
-        weights = engine.model_state_dict()
+        weights = engine.model_state_dict()  # a collective under ZeRO-3
         if main:
-            _report(engine, weights, tracker, summary, cfg, tokenizer, eval_ids, state.step)
-    finally:
-        tracker.close()
-    return summary
+            _report(engine, weights, summary, cfg, tokenizer, eval_ids)
+        return metrics, summary
+
+    flops = lambda b: pretraining_flops(mcfg, *b["input_ids"].shape,  # noqa: E731
+                                        int((b["mlm_labels"] != IGNORE_INDEX).sum()))
+    training = Training(model, optimizer, scheduler, cfg.max_steps, None,
+                        f"model {cfg.model}: {model.num_parameters() / 1e6:.2f}M parameters; output {out}",
+                        lambda engine, state: evaluate(engine, data, baseline), cfg.eval_every, cfg.grad_clip,
+                        cfg.grad_accum_steps, resumed=resumed, results_file="summary.json",
+                        fit=lambda engine, state, evaluate: train_phases(engine, phases, make_data, state, optimizer,
+                                                                          evaluate, say),
+                        engine_options=dict(max_minutes=cfg.max_minutes, target_counts=target_counts,
+                                            flops_per_batch=flops,
+                                            peak_flops=peak_flops(device_name(acc.device), cfg.precision)))
+    return run_training(cfg, out, resume_from, training, finish, accelerator=acc)
 
 
 def _follow_schedule(optimizer, scheduler):
@@ -306,16 +307,13 @@ def _follow_schedule(optimizer, scheduler):
     scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]  # what get_last_lr() reports
 
 
-def _report(engine: Engine, weights, tracker: Tracker, summary: dict, cfg: RunConfig, tokenizer, eval_ids,
-            step: int):
-    """The main process saves the final model and the summary, with held-out examples a person reads."""
+def _report(engine: Engine, weights, summary: dict, cfg: RunConfig, tokenizer, eval_ids):
+    """The main process saves the final model and prints the summary, with held-out examples a person reads."""
     out = Path(cfg.output_dir)
-    tracker.log({k: v for k, v in summary.items() if k.startswith("eval/")}, step=step)
-    tracker.summary(summary)
+    engine.tracker.summary(summary)
     engine.unwrapped.save_pretrained(out, weights)
     if eval_ids:  # read back from what was saved: the model a user loads, on the CPU
         summary["examples"] = held_out_examples(load_model(out), tokenizer, eval_ids, cfg.sentence_task, cfg.seed)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     print(format_summary(summary, cfg.sentence_task))
     if "examples" in summary:
         print(format_examples(summary["examples"], cfg.sentence_task))
