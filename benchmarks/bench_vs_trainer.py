@@ -149,7 +149,7 @@ def run_trainer(args, cfg, out: Path) -> list[dict]:
 
     training_args = TrainingArguments(
         output_dir=str(out / "trainer"), per_device_train_batch_size=args.batch, max_steps=args.steps,
-        learning_rate=args.lr, warmup_steps=cfg.warmup_steps, lr_scheduler_type="linear", weight_decay=cfg.weight_decay,
+        learning_rate=args.lr, warmup_steps=cfg.warmup_steps(cfg.max_steps), lr_scheduler_type="linear", weight_decay=cfg.weight_decay,
         adam_epsilon=cfg.adam_eps, max_grad_norm=cfg.grad_clip, save_strategy="no", eval_strategy="no",
         logging_strategy="no", report_to=[], use_cpu=True, seed=cfg.seed, disable_tqdm=True,
         dataloader_num_workers=0)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pretrain.config import ConfigError, LaunchOptions, option
+from pretrain.config import ConfigError, OptimOptions, option
 
 
 GRID_KEYS = ("lr", "batch_size", "epochs", "seed")
 
 
 @dataclass
-class FinetuneConfig(LaunchOptions):
+class FinetuneConfig(OptimOptions):
     NAME = "finetune"
     # -- task and data
     task: str = option("sst2", "GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli) or 'all'", group="data")
@@ -41,12 +41,7 @@ class FinetuneConfig(LaunchOptions):
     classifier_dropout: float = option(0.1, "dropout before the classifier", group="model")
     # -- training (BERT's fine-tuning recipe: AdamW, warmup 10%, linear decay)
     lr: float = option(2e-5, "peak learning rate", group="train")
-    batch_size: int = option(32, "examples per optimizer step, summed over all processes", group="train")
     epochs: int = option(3, "passes over the training set; the best epoch on dev is kept", group="train")
-    warmup: float = option(0.1, "warmup: a step count (>= 1) or a fraction of all steps (< 1)", group="train")
-    weight_decay: float = option(0.01, "decoupled weight decay (not on LayerNorm and biases)", group="train")
-    adam_eps: float = option(1e-6, "AdamW epsilon", group="train")
-    grad_clip: float = option(1.0, "global gradient-norm clip; 0 disables", group="train")
     grid: dict = option(None, "hyperparameter grid, e.g. '{\"lr\": [2e-5, 3e-5], \"batch_size\": [16, 32], "
                          "\"epochs\": [2, 3], \"seed\": [0, 1, 2]}': every combination is trained; per task the "
                          "setting with the best median score over seeds is reported, with the medians", group="train")
@@ -69,10 +64,9 @@ class FinetuneConfig(LaunchOptions):
                                   f"{key}={values!r}")
         if not self.model:
             raise ConfigError("--model is required: a pretraining run, a transformers directory or a preset name")
-        self.check(positive=("max_seq_length", "batch_size", "epochs", "vocab_size"))
-        if self.lr <= 0 or self.warmup < 0 or self.weight_decay < 0 or self.grad_clip < 0 or self.max_train_examples < 0:
-            raise ConfigError("--lr must be positive and --warmup, --weight_decay, --grad_clip, --max_train_examples "
-                              "non-negative")
+        self.check(positive=("max_seq_length", "epochs", "vocab_size"))
+        if self.max_train_examples < 0:
+            raise ConfigError(f"--max_train_examples must be 0 or more, got {self.max_train_examples}")
         if not 0 <= self.classifier_dropout < 1:
             raise ConfigError(f"--classifier_dropout must be in [0, 1), got {self.classifier_dropout}")
         if self.task == "all" and (self.train_file or self.dev_file or self.test_file):
@@ -85,9 +79,6 @@ class FinetuneConfig(LaunchOptions):
         for key in GRID_KEYS:
             points = [{**p, key: v} for p in points for v in self.grid.get(key, [])] or points
         return points
-
-    def warmup_steps(self, total_steps: int) -> int:
-        return int(self.warmup * total_steps) if self.warmup < 1 else int(self.warmup)
 
 
 @dataclass

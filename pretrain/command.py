@@ -18,6 +18,8 @@ from .engine import TrainingError, group_exists, release_group
 from .rundir import discard_replaced, restore_replaced
 
 USER_ERRORS = (ConfigError, ModelConfigError, DataError, TrainingError)
+# Where each group of options appears in --help: the job's own (data, model, a task's) first, the shared last.
+GROUP_ORDER = {"data": 0, "model": 1, "train": 4, "launch": 5, "run": 6}
 # The flag that launchers (deepspeed, torch.distributed.launch) put first on every process's command line.
 LAUNCHER_FLAGS = ("--local_rank", "--local-rank")
 
@@ -46,8 +48,8 @@ def run_fire(component, name: str) -> None:
 def help_text(title: str, config_cls, extra: dict[str, str] | None = None) -> str:
     lines = [title, "", "Options (--name=value; a JSON/YAML --config file sets the same keys):"]
     group = None
-    # The run options last: a config that inherits them (the baselines) declares them first.
-    for f in sorted(dataclasses.fields(config_cls), key=lambda f: f.metadata.get("group") == "run"):
+    # By concern, the job's own groups first; each group's options in their declared order.
+    for f in sorted(dataclasses.fields(config_cls), key=lambda f: GROUP_ORDER.get(f.metadata.get("group"), 3)):
         if f.metadata.get("group") != group:
             group = f.metadata.get("group")
             lines.append(f"  [{group}]")

@@ -82,19 +82,39 @@ class LaunchOptions(RunOptions):
     RESUMABLE_CHANGES = RunOptions.RESUMABLE_CHANGES + ("grad_accum_steps", "deepspeed_config")
 
     grad_accum_steps: int = option(1, "micro-batches per optimizer step on each process (same global batch, less "
-                                    "memory)", group="train")
+                                    "memory)", group="launch")
     precision: str = option("fp32", "'fp32', 'bf16' or 'fp16' (fp16: CUDA only, with loss scaling)",
-                            ("fp32", "bf16", "fp16"), "train")
+                            ("fp32", "bf16", "fp16"), "launch")
     deepspeed_config: str = option("", "DeepSpeed JSON config (ZeRO stage, offload; see launch/configs/); batch size, "
                                     "accumulation, precision and clipping come from this run config and may be 'auto' "
-                                    "there", group="train")
+                                    "there", group="launch")
 
     def check(self, positive: tuple[str, ...] = ()) -> None:
         super().check((*positive, "grad_accum_steps"))
 
 
 @dataclass
-class RunConfig(LaunchOptions):
+class OptimOptions(LaunchOptions):
+    """The optimisation options every transformer job has: the peak lr and its warmup, decoupled weight decay, Adam's
+    epsilon, gradient clipping and the global batch. A job redeclares a field to change its default."""
+    lr: float = option(1e-3, "peak learning rate", group="train")
+    warmup: float = option(0.1, "warmup: a step count (>= 1) or a fraction of all steps (< 1)", group="train")
+    weight_decay: float = option(0.01, "decoupled weight decay (not applied to LayerNorm and biases)", group="train")
+    adam_eps: float = option(1e-6, "epsilon of Adam/LAMB (outside the square root)", group="train")
+    grad_clip: float = option(1.0, "global gradient-norm clip; 0 disables", group="train")
+    batch_size: int = option(32, "examples per optimizer step, summed over all processes", group="train")
+
+    def check(self, positive: tuple[str, ...] = ()) -> None:
+        super().check((*positive, "batch_size"))
+        if self.lr <= 0 or self.warmup < 0 or self.weight_decay < 0 or self.grad_clip < 0:
+            raise ConfigError("--lr must be positive and --warmup, --weight_decay, --grad_clip non-negative")
+
+    def warmup_steps(self, total_steps: int) -> int:
+        return int(self.warmup * total_steps) if self.warmup < 1 else int(self.warmup)
+
+
+@dataclass
+class RunConfig(OptimOptions):
     """The pretraining job's options."""
     NAME = "pretrain"
     # -- data
@@ -148,7 +168,6 @@ class RunConfig(LaunchOptions):
     # -- training
     optimizer: str = option("adamw", "'lamb' or 'adamw'", ("lamb", "adamw"), "train")
     lr: float = option(2e-3, "peak learning rate", group="train")
-    warmup: float = option(0.1, "warmup: a step count (>= 1) or a fraction of max_steps (< 1)", group="train")
     schedule: str = option("linear", "after warmup: 'linear' or 'polynomial' decay to end_lr_ratio x lr at max_steps, "
                             "'inverse_sqrt' (Noam, peak at the end of warmup) or 'constant'",
                             ("linear", "polynomial", "inverse_sqrt", "constant"), "train")
@@ -158,8 +177,6 @@ class RunConfig(LaunchOptions):
     decay_start: str = option("warmup_end", "where decay starts: 'warmup_end' (Hugging Face) or 'step_zero' (Google "
                                "BERT: the decay curve runs from step 0 and warmup replaces its first steps)",
                                ("warmup_end", "step_zero"), "train")
-    weight_decay: float = option(0.01, "decoupled weight decay (not applied to LayerNorm and biases)", group="train")
-    adam_eps: float = option(1e-6, "epsilon of Adam/LAMB (outside the square root)", group="train")
     lamb_trust_all: bool = option(False, "LAMB: apply the trust ratio to every tensor (NVLAMB) instead of skipping it "
                                    "where weight decay is skipped (ALBERT reference)", group="train")
     lamb_max_trust_ratio: float = option(0.0, "LAMB: clamp the trust ratio to at most this (0: no clamp)",
@@ -167,7 +184,6 @@ class RunConfig(LaunchOptions):
     shard_optimizer: bool = option(False, "partition optimizer state over the processes by whole tensors (ZeRO-1 "
                                     "style; keeps LAMB's per-tensor trust ratio exact)", group="train")
     lamb_bias_correction: bool = option(True, "LAMB: Adam-style bias correction of the moments", group="train")
-    grad_clip: float = option(1.0, "global gradient-norm clip; 0 disables", group="train")
     batch_size: int = option(64, "examples per optimizer step, summed over all processes", group="train")
     phases: list = option(None, "multi-phase pretraining, e.g. [{\"max_seq_length\": 128, \"max_steps\": 900}, "
                            "{\"max_seq_length\": 512, \"max_steps\": 100, \"batch_size\": 32, \"lr\": 5e-4}]: each "
@@ -197,7 +213,7 @@ class RunConfig(LaunchOptions):
                 if phase.max_steps <= 0:
                     raise ConfigError("every phase's max_steps must be positive")
             self.max_steps = sum(p["max_steps"] for p in self.phases)
-        self.check(positive=("vocab_size", "max_seq_length", "max_predictions", "batch_size", "max_steps"))
+        self.check(positive=("vocab_size", "max_seq_length", "max_predictions", "max_steps"))
         if self.num_workers < 0:
             raise ConfigError(f"--num_workers must be 0 or more, got {self.num_workers}")
         for name in ["short_seq_prob", "eval_fraction"]:
@@ -208,8 +224,6 @@ class RunConfig(LaunchOptions):
         if not 0 <= self.end_lr_ratio <= 1 or self.decay_power <= 0 or self.lamb_max_trust_ratio < 0:
             raise ConfigError("--end_lr_ratio must be in [0, 1], --decay_power positive, --lamb_max_trust_ratio "
                               "non-negative")
-        if self.lr <= 0 or self.warmup < 0 or self.weight_decay < 0 or self.grad_clip < 0:
-            raise ConfigError("--lr must be positive and --warmup, --weight_decay, --grad_clip non-negative")
 
     def phase_configs(self) -> list["RunConfig"]:
         """One config per phase (the run itself when it has none); each phase's max_steps is its own length."""
@@ -217,10 +231,6 @@ class RunConfig(LaunchOptions):
             return [self]
         base = {k: v for k, v in self.to_dict().items() if k != "phases"}
         return [RunConfig.build(**{**base, **phase}) for phase in self.phases]
-
-    @property
-    def warmup_steps(self) -> int:
-        return int(self.warmup * self.max_steps) if self.warmup < 1 else int(self.warmup)
 
     @classmethod
     def options(cls) -> list[dataclasses.Field]:
@@ -246,7 +256,7 @@ def check_options(cfg, positive: tuple[str, ...] = ()) -> None:
 def typed_options(cls, config_file: str | None, overrides: dict, joined: tuple[str, ...] = ()) -> dict:
     """The options of the dataclass `cls`: the config file's keys, then the flags, each checked and typed; an unknown
     key is an error listing the valid ones. Keys in `joined` take comma lists, which fire reads as tuples."""
-    values: dict[str, Any] = dict(_read_config_file(config_file)) if config_file else {}
+    values: dict[str, Any] = _ungrouped(cls, _read_config_file(config_file), config_file) if config_file else {}
     values.update(overrides)
     for key in joined:
         if isinstance(values.get(key), (list, tuple)):
@@ -257,6 +267,24 @@ def typed_options(cls, config_file: str | None, overrides: dict, joined: tuple[s
         raise ConfigError(f"unknown option{'s' if len(unknown) > 1 else ''} "
                           f"{', '.join('--' + u for u in unknown)}; valid options: {', '.join(sorted(valid))}")
     return {k: _coerce(valid[k], v) for k, v in values.items()}
+
+
+def _ungrouped(cls, values: dict, path: str) -> dict:
+    """A config file may group its options by concern, e.g. {"model": {...}, "train": {"lr": 1e-3}, "run": {...}}:
+    a mapping under a group's name (that is not itself an option holding a mapping) is that group's options."""
+    options = {f.name: f for f in dataclasses.fields(cls)}
+    groups = {f.metadata.get("group") for f in options.values()}
+    flat = {}
+    for key, value in values.items():
+        if key in groups and isinstance(value, dict) and not (key in options and options[key].type in (dict, "dict")):
+            strays = sorted(k for k in value if k not in options or options[k].metadata.get("group") != key)
+            if strays:
+                raise ConfigError(f"config file {path}: {', '.join(strays)} {'is' if len(strays) == 1 else 'are'} "
+                                  f"not among the [{key}] options")
+            flat.update(value)
+        else:
+            flat[key] = value
+    return flat
 
 
 def _read_config_file(path: str) -> dict:

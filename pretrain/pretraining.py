@@ -170,7 +170,7 @@ def phase_scheduler(optimizer, pcfg: RunConfig):
     """A fresh warmup + decay over the phase's own steps, peaking at its lr."""
     for group in optimizer.param_groups:
         group["lr"] = group["initial_lr"] = pcfg.lr
-    return build_scheduler(optimizer, pcfg.warmup_steps, pcfg.max_steps, pcfg.schedule, pcfg.decay_power,
+    return build_scheduler(optimizer, pcfg.warmup_steps(pcfg.max_steps), pcfg.max_steps, pcfg.schedule, pcfg.decay_power,
                            pcfg.end_lr_ratio, pcfg.decay_start)
 
 

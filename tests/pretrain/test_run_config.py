@@ -62,3 +62,22 @@ def test_output_dir_guard(tmp_path):
     (other / "notes.txt").write_text("mine")
     with pytest.raises(ConfigError, match="other files"):
         check_output_dir(RunConfig.build(output_dir=str(other)))
+
+
+def test_config_file_may_group_options_by_concern(tmp_path):
+    """Sections named after the option groups hold their options; the result equals the flat file's config, a
+    string `model` stays the preset option, and an option under another group's name is refused."""
+    flat = {"model": "albert-test", "lr": 1e-3, "batch_size": 8, "precision": "bf16", "log_every": 5,
+            "model_overrides": {"hidden_size": 96}}
+    grouped = {"model": "albert-test", "train": {"lr": 1e-3, "batch_size": 8}, "launch": {"precision": "bf16"},
+               "run": {"log_every": 5}, "model_overrides": {"hidden_size": 96}}
+    (tmp_path / "flat.json").write_text(json.dumps(flat))
+    (tmp_path / "grouped.json").write_text(json.dumps(grouped))
+    a, b = RunConfig.build(str(tmp_path / "flat.json")), RunConfig.build(str(tmp_path / "grouped.json"))
+    assert a == b and b.lr == 1e-3 and b.precision == "bf16" and b.model == "albert-test"
+    assert RunConfig.build(str(tmp_path / "grouped.json"), lr=5e-4).lr == 5e-4  # flags still win
+    (tmp_path / "nested.json").write_text(json.dumps({"model": {"model": "albert-test", "init_from": ""}}))
+    assert RunConfig.build(str(tmp_path / "nested.json")).model == "albert-test"
+    (tmp_path / "wrong.json").write_text(json.dumps({"run": {"lr": 1e-3}}))
+    with pytest.raises(ConfigError, match=r"wrong.json: lr is not among the \[run\] options"):
+        RunConfig.build(str(tmp_path / "wrong.json"))
