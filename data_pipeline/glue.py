@@ -10,12 +10,14 @@ DataError names the file and line.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DataError
+from .utf8 import read_utf8
 
 csv.field_size_limit(sys.maxsize)  # some MNLI parse-tree fields exceed csv's default 128 KiB
 
@@ -147,7 +149,7 @@ def read_glue_records(path: str | Path, task: GlueTask) -> list[GlueExample]:
         where = "row"
     else:
         rows = []
-        for line, text in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        for line, text in enumerate(read_utf8(path).splitlines(), 1):
             if text.strip():
                 try:
                     rows.append(json.loads(text))
@@ -196,7 +198,7 @@ def read_glue_tsv(path: str | Path, task: GlueTask) -> list[GlueExample]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such GLUE file")
-    with open(path, encoding="utf-8-sig", newline="") as f:
+    with io.StringIO(read_utf8(path), newline="") as f:
         rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         first = next(rows, None)
         if first is None:

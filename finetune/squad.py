@@ -1,9 +1,10 @@
 """SQuAD v1.1/v2.0: the official JSON read into questions with checked answer offsets, and the official EM/F1.
 
-The metric follows the official evaluation scripts: answers are normalised (lower case, punctuation removed, the
-articles a/an/the removed, whitespace collapsed); EM and token F1 take the maximum over a question's gold answers and
-are averaged over questions, x100. An unanswerable (v2.0) question has no gold text: only an empty prediction is
-right there.
+The metric follows each version's official evaluation script: answers are normalised (lower case, punctuation
+removed, the articles a/an/the removed, whitespace collapsed); EM and token F1 take the maximum over a question's
+gold answers and are averaged over questions, x100. The two scripts differ where a text normalises to nothing (as
+the answer "." does): v1.1 gives such a pair F1 0, v2.0 gives F1 1 when both are empty and leaves out gold answers
+that normalise to nothing, unless none is left (an unanswerable question), where only an empty prediction is right.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from data_pipeline import DataError
+from data_pipeline.utf8 import read_utf8
 
 _PUNCTUATION = frozenset(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -39,10 +41,10 @@ class SquadData:
 
 def read_squad(path: str | Path) -> SquadData:
     path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such SQuAD file")
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such SQuAD file") from None
+        raw = json.loads(read_utf8(path))
     except json.JSONDecodeError as e:
         raise DataError(f"{path}: not JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("data"), list):
@@ -80,19 +82,26 @@ def exact_match(prediction: str, gold: str) -> float:
     return float(normalize_answer(prediction) == normalize_answer(gold))
 
 
-def token_f1(prediction: str, gold: str) -> float:
+def token_f1(prediction: str, gold: str, version: int) -> float:
     pred, ref = normalize_answer(prediction).split(), normalize_answer(gold).split()
-    if not pred or not ref:  # v2.0: an empty answer is right only against an empty one
+    if version == 2 and (not pred or not ref):
         return float(pred == ref)
     same = sum((Counter(pred) & Counter(ref)).values())
-    if not same:
+    if not same:  # v1.1: also when both are empty
         return 0.0
     precision, recall = same / len(pred), same / len(ref)
     return 2 * precision * recall / (precision + recall)
 
 
-def squad_scores(questions: list[SquadQuestion], predictions: dict[str, str]) -> dict[str, float]:
-    """EM and F1 (x100) over all questions; a question without a prediction scores 0 (as the official script)."""
+def gold_answers(question: SquadQuestion, version: int) -> list[str]:
+    if version == 1:
+        return question.answers or [""]
+    return [a for a in question.answers if normalize_answer(a)] or [""]
+
+
+def squad_scores(questions: list[SquadQuestion], predictions: dict[str, str], version: int) -> dict[str, float]:
+    """EM and F1 (x100) over all questions by the official script of SQuAD `version` (1: v1.1, 2: v2.0); a
+    question without a prediction scores 0."""
     if not questions:
         raise DataError("no questions to score")
     em = f1 = 0.0
@@ -100,8 +109,8 @@ def squad_scores(questions: list[SquadQuestion], predictions: dict[str, str]) ->
         pred = predictions.get(q.qid)
         if pred is None:
             continue
-        golds = q.answers or [""]
+        golds = gold_answers(q, version)
         em += max(exact_match(pred, g) for g in golds)
-        f1 += max(token_f1(pred, g) for g in golds)
+        f1 += max(token_f1(pred, g, version) for g in golds)
     return {"exact_match": 100 * em / len(questions), "f1": 100 * f1 / len(questions),
             "total": len(questions), "missing": sum(q.qid not in predictions for q in questions)}

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import torch
 
+from data_pipeline import DataError
 from modeling.task_heads import AlbaForQuestionAnswering
-from pretrain.config import ConfigError
 from pretrain.job import create_run_dir
 from pretrain.rundir import check_output_dir
 
@@ -52,7 +52,7 @@ def best_null_threshold(questions, span_answers: dict[str, str], null_diff: dict
     best = (-1.0, np.inf, {})
     for t in candidates:
         answers = {q: ("" if null_diff[q] > t else a) for q, a in span_answers.items()}
-        scores = squad_scores(questions, answers)
+        scores = squad_scores(questions, answers, version=2)
         if scores["f1"] > best[0]:
             best = (scores["f1"], t, scores)
     return best[1], best[2]
@@ -77,8 +77,11 @@ def _run(cfg: SquadConfig, checkpoint) -> dict:
                 f"are not trained on, e.g. {data.bad_offsets[0]}")
     train_q = train.questions[:cfg.max_train_examples or None] if train else []
     dev_q = dev.questions[:cfg.max_eval_examples or None]
-    if cfg.version == 1 and any(q.is_impossible or not q.answers for q in train_q + dev_q):
-        raise ConfigError("the data has unanswerable questions: pass --version=2 for SQuAD 2.0")
+    for path, questions in ((cfg.train_file, train_q), (cfg.dev_file, dev_q)):
+        unanswerable = next((q for q in questions if q.is_impossible or not q.answers), None)
+        if cfg.version == 1 and unanswerable:
+            raise DataError(f"{path}: question {unanswerable.qid} has no answer, which SQuAD v1.1 does not allow; "
+                            "pass --version=2 for SQuAD 2.0")
     torch.manual_seed(cfg.seed)
     start = load_qa_model(cfg, train_q or dev_q)  # a preset's tokenizer learns from the training text
     tokenizer, pad_id = start.tokenizer, start.model.config.pad_token_id
@@ -89,7 +92,7 @@ def _run(cfg: SquadConfig, checkpoint) -> dict:
     def score(predict) -> Scored:
         starts, ends = _logits(predict, dev_features, pad_id)
         answers, null_diff = best_answers(dev_q, dev_features, starts, ends, cfg.n_best, cfg.max_answer_length)
-        metrics = {k: v for k, v in squad_scores(dev_q, answers).items() if k in ("exact_match", "f1")}
+        metrics = {k: v for k, v in squad_scores(dev_q, answers, cfg.version).items() if k in ("exact_match", "f1")}
         if cfg.version == 2:
             threshold, at_best = best_null_threshold(dev_q, answers, null_diff)
             answers = {q: ("" if null_diff[q] > threshold else a) for q, a in answers.items()}

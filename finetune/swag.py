@@ -6,6 +6,7 @@ quoting). The best epoch on dev is kept; dev predictions go to predictions.tsv (
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 
 from data_pipeline import DataError
+from data_pipeline.utf8 import read_utf8
 from modeling.task_heads import AlbaForMultipleChoice
 from pretrain.job import create_run_dir
 from pretrain.rundir import check_output_dir
@@ -38,7 +40,7 @@ def read_swag(path: str | Path) -> list[ChoiceExample]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such SWAG file")
-    with open(path, encoding="utf-8-sig", newline="") as f:
+    with io.StringIO(read_utf8(path), newline="") as f:
         reader = csv.DictReader(f)
         header = reader.fieldnames or []
         missing = [c for c in ("sent1", "sent2", *ENDINGS) if c not in header]

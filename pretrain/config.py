@@ -306,9 +306,16 @@ def _read_config_file(path: str) -> dict:
 
 
 def _coerce(f: dataclasses.Field, value):
-    """Accept what fire and JSON produce (1 for 1.0, 7 for '7') but refuse values of the wrong kind."""
+    """Accept what fire and JSON produce (1 for 1.0, 7 for '7', JSON text for a mapping or list, which fire leaves
+    a string when it holds JSON's true/false/null) but refuse values of the wrong kind."""
     name = f.type if isinstance(f.type, str) else f.type.__name__  # with or without `from __future__ import annotations`
     kind = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict, "list": list}[name]
+    if kind in (dict, list) and isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"--{f.name} expects a JSON {'object' if kind is dict else 'list'}: {e.msg} at "
+                              f"character {e.pos} of {value!r}") from None
     if kind is bool:
         if isinstance(value, bool):
             return value

@@ -40,7 +40,7 @@ def test_squad_v1_predictions_and_scores(split, tmp_path):
     assert set(predictions) == {q.qid for q in questions}
     assert all(isinstance(v, str) and v for v in predictions.values())  # v1.1: always a span
     result = json.loads((out / "results.json").read_text())
-    recomputed = squad_scores(questions, predictions)
+    recomputed = squad_scores(questions, predictions, version=1)
     assert result["metrics"]["f1"] == pytest.approx(recomputed["f1"])
     assert result["metrics"]["exact_match"] == pytest.approx(recomputed["exact_match"])
     assert result["bad_offsets"] == {"train": 1, "dev": 0} and result["dev_windows"] > 80
@@ -66,7 +66,7 @@ def test_squad_v2_tunes_the_null_threshold(split, tmp_path):
     assert m["best_f1"] >= m["f1"] and "null_threshold" in m
     questions = read_squad(tmp_path / "dev.json").questions[:80]
     predictions = json.loads((out / "predictions.json").read_text())
-    assert squad_scores(questions, predictions)["f1"] == pytest.approx(m["best_f1"])
+    assert squad_scores(questions, predictions, version=2)["f1"] == pytest.approx(m["best_f1"])
 
 
 def test_squad_grid_reports_the_median_f1_over_seeds(split, tmp_path):

@@ -60,11 +60,11 @@ def test_reads_every_question_with_offsets_at_the_answers(sample, shared_data):
 
 
 def test_gold_answers_score_100_and_empty_0(sample):
-    gold = squad_scores(sample.questions, {q.qid: q.answers[-1] for q in sample.questions})
+    gold = squad_scores(sample.questions, {q.qid: q.answers[-1] for q in sample.questions}, version=1)
     assert gold["exact_match"] == gold["f1"] == 100.0
-    empty = squad_scores(sample.questions, {q.qid: "" for q in sample.questions})
+    empty = squad_scores(sample.questions, {q.qid: "" for q in sample.questions}, version=1)
     assert empty["exact_match"] == empty["f1"] == 0.0
-    missing = squad_scores(sample.questions, {})
+    missing = squad_scores(sample.questions, {}, version=1)
     assert missing["f1"] == 0.0 and missing["missing"] == 1169
 
 
@@ -85,7 +85,7 @@ def test_perturbed_answers_match_independent_implementation(sample):
         elif choice == 4:
             words = words + words  # repeated tokens: F1 counts them once per gold occurrence
         predictions[q.qid] = " ".join(words)
-    ours = squad_scores(sample.questions, predictions)
+    ours = squad_scores(sample.questions, predictions, version=1)
     em, f1 = _plain_scores(sample.questions, predictions)
     assert ours["exact_match"] == pytest.approx(em, abs=1e-9)
     assert ours["f1"] == pytest.approx(f1, abs=1e-9)
@@ -104,3 +104,25 @@ def test_bad_offsets_are_counted_not_kept(tmp_path):
     path.write_text("{not json")
     with pytest.raises(DataError, match="train.json: not JSON"):
         read_squad(path)
+
+
+def _question(*answers):
+    from finetune.squad import SquadQuestion
+    return SquadQuestion("q", "?", "ctx", list(answers), [], not answers)
+
+
+@pytest.mark.parametrize("answers, prediction, v1, v2", [
+    # Both normalise to nothing: the v1.1 script's f1_score finds no common token (0); v2.0's compute_f1 compares
+    # the empty token lists (1). EM is 1 in both (equal normalised strings).
+    ((".",), ".", (100.0, 0.0), (100.0, 100.0)),
+    # v2.0 leaves out gold answers that normalise to nothing when another remains; v1.1 keeps them.
+    ((".", "Paris"), "", (100.0, 0.0), (0.0, 0.0)),
+    ((".", "Paris"), "the Paris", (100.0, 100.0), (100.0, 100.0)),
+    # Unanswerable (v2.0): only the empty prediction is right.
+    ((), "", (100.0, 0.0), (100.0, 100.0)),
+    ((), "Paris", (0.0, 0.0), (0.0, 0.0)),
+])
+def test_each_version_follows_its_official_script_on_empty_answers(answers, prediction, v1, v2):
+    for version, (em, f1) in ((1, v1), (2, v2)):
+        scores = squad_scores([_question(*answers)], {"q": prediction}, version=version)
+        assert (scores["exact_match"], scores["f1"]) == (em, f1), version

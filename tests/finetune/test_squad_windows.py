@@ -51,7 +51,7 @@ def test_oracle_scores_give_exact_match_100(sample_and_tokenizer):
         starts.append(s)
         ends.append(e)
     answers, _ = best_answers(questions, features, starts, ends, max_answer_length=64)
-    scores = squad_scores(questions, answers)
+    scores = squad_scores(questions, answers, version=1)
     # Measured 99.3: the 8 misses are gold answers inside a token ('8' of '18', 'ten' of 'contend'), which no
     # token span can give, as in BERT's reference.
     assert scores["exact_match"] >= 99.0, scores

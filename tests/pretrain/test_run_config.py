@@ -81,3 +81,15 @@ def test_config_file_may_group_options_by_concern(tmp_path):
     (tmp_path / "wrong.json").write_text(json.dumps({"run": {"lr": 1e-3}}))
     with pytest.raises(ConfigError, match=r"wrong.json: lr is not among the \[run\] options"):
         RunConfig.build(str(tmp_path / "wrong.json"))
+
+
+def test_structured_flags_take_json_text():
+    """fire hands over JSON that Python cannot read (true/false/null) as the text itself: it is parsed as JSON."""
+    cfg = RunConfig.build(model_overrides='{"gradient_checkpointing": true, "hidden_dropout_prob": 0}',
+                          phases='[{"max_steps": 3, "lr": 1e-3}, {"max_steps": 2}]')
+    assert cfg.model_overrides == {"gradient_checkpointing": True, "hidden_dropout_prob": 0}
+    assert cfg.phases == [{"max_steps": 3, "lr": 1e-3}, {"max_steps": 2}] and cfg.max_steps == 5
+    with pytest.raises(ConfigError, match=r"--model_overrides expects a JSON object: Expecting value at character"):
+        RunConfig.build(model_overrides='{"gradient_checkpointing": tru}')
+    with pytest.raises(ConfigError, match="--model_overrides expects dict, got"):
+        RunConfig.build(model_overrides='[1, 2]')
