@@ -5,6 +5,7 @@ Every field carries its help text, so `--help` and the error for an unknown key 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -264,8 +265,7 @@ def typed_options(cls, config_file: str | None, overrides: dict, joined: tuple[s
     valid = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(valid))
     if unknown:
-        raise ConfigError(f"unknown option{'s' if len(unknown) > 1 else ''} "
-                          f"{', '.join('--' + u for u in unknown)}; valid options: {', '.join(sorted(valid))}")
+        raise ConfigError("; ".join(_unknown(u, valid) for u in unknown) + " (--help lists every option)")
     return {k: _coerce(valid[k], v) for k, v in values.items()}
 
 
@@ -285,6 +285,26 @@ def _ungrouped(cls, values: dict, path: str) -> dict:
         else:
             flat[key] = value
     return flat
+
+
+# Names other trainers (transformers' TrainingArguments, run_mlm.py) give to options alba has.
+KNOWN_AS = {"learning_rate": "lr", "per_device_train_batch_size": "batch_size", "train_batch_size": "batch_size",
+            "num_train_epochs": "epochs", "max_train_steps": "max_steps", "warmup_ratio": "warmup",
+            "warmup_steps": "warmup", "num_warmup_steps": "warmup", "max_grad_norm": "grad_clip",
+            "gradient_accumulation_steps": "grad_accum_steps", "model_name_or_path": "model", "bf16": "precision",
+            "fp16": "precision", "adam_epsilon": "adam_eps", "logging_steps": "log_every", "save_steps": "save_every",
+            "eval_steps": "eval_every", "max_seq_len": "max_seq_length", "mlm_probability": "mask_prob",
+            "resume_from_checkpoint": "resume", "overwrite_output_dir": "overwrite", "report_to": "wandb"}
+
+
+def _unknown(name: str, valid) -> str:
+    """What an unknown option may have meant: its name in alba when other trainers call it so, and the options
+    spelt nearly alike or sharing its words."""
+    close = [KNOWN_AS[name]] if KNOWN_AS.get(name) in valid else []
+    close += [c for c in difflib.get_close_matches(name, valid, n=3, cutoff=0.6) if c not in close]
+    words = set(name.split("_")) - {"max", "num", "train"}
+    close += [v for v in sorted(valid) if v not in close and words & set(v.split("_"))][:3]
+    return f"unknown option --{name}" + (f"; did you mean {' or '.join('--' + c for c in close[:3])}?" if close else "")
 
 
 def _read_config_file(path: str) -> dict:

@@ -81,7 +81,8 @@ def test_short_run_writes_model_and_predictions(shared_data, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--task=sst5"], "unknown GLUE task 'sst5'; valid tasks: cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli"),
     (["--lr=-1"], "--lr must be positive"),
-    (["--bogus=1"], "unknown option --bogus; valid options:"),
+    (["--bogus=1"], "unknown option --bogus (--help lists every option)"),
+    (["--num_train_epochs=2"], "unknown option --num_train_epochs; did you mean --epochs"),
     (["--model=nonexistent-dir"], "neither a model preset"),
 ])
 def test_bad_options_are_one_line_errors(shared_data, tmp_path, args, message):
