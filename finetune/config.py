@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pretrain.config import ConfigError, OptimOptions, option
+from pretrain.config import ConfigError, OptimOptions, check_model_option, option
 
 
 GRID_KEYS = ("lr", "batch_size", "epochs", "seed")
@@ -65,6 +65,7 @@ class FinetuneConfig(OptimOptions):
         if not self.model:
             raise ConfigError("--model is required: a pretraining run, a transformers directory or a preset name")
         self.check(positive=("max_seq_length", "epochs", "vocab_size"))
+        check_model_option(self, directories=True)
         if self.max_train_examples < 0:
             raise ConfigError(f"--max_train_examples must be 0 or more, got {self.max_train_examples}")
         if not 0 <= self.classifier_dropout < 1:

@@ -215,6 +215,8 @@ class RunConfig(OptimOptions):
                     raise ConfigError("every phase's max_steps must be positive")
             self.max_steps = sum(p["max_steps"] for p in self.phases)
         self.check(positive=("vocab_size", "max_seq_length", "max_predictions", "max_steps"))
+        if not self.init_from:
+            check_model_option(self, directories=False)
         if self.num_workers < 0:
             raise ConfigError(f"--num_workers must be 0 or more, got {self.num_workers}")
         for name in ["short_seq_prob", "eval_fraction"]:
@@ -241,6 +243,26 @@ class RunConfig(OptimOptions):
     # max_steps: a finished or interrupted run may be extended (its decay is stretched to the new end).
     RESUMABLE_CHANGES = LaunchOptions.RESUMABLE_CHANGES + ("max_minutes", "eval_every", "shard_optimizer",
                                                            "num_workers", "max_steps")
+
+
+def check_model_option(cfg, directories: bool) -> None:
+    """--model names a preset (its --model_overrides checked now, before any data is read) or, where `directories`,
+    a model directory; a near miss is named, and a model directory where only presets go points to --init_from."""
+    from modeling import PRESETS, ModelConfig
+
+    if cfg.model in PRESETS:
+        ModelConfig.from_preset(cfg.model, **cfg.model_overrides)
+        return
+    is_dir = (Path(cfg.model) / "config.json").is_file()
+    if directories and is_dir:
+        return
+    if is_dir:
+        raise ConfigError(f"--model takes a preset name; {cfg.model} is a model directory: pass --init_from="
+                          f"{cfg.model} to start from its weights, architecture and tokenizer")
+    close = difflib.get_close_matches(cfg.model, PRESETS, n=2, cutoff=0.6)
+    raise ConfigError(f"--model {cfg.model!r} is not a model preset" + (" nor a directory holding config.json"
+                                                                      if directories else "")
+                      + (f"; did you mean {' or '.join(close)}?" if close else "") + f" (presets: {', '.join(PRESETS)})")
 
 
 def check_options(cfg, positive: tuple[str, ...] = ()) -> None:

@@ -83,7 +83,8 @@ def test_short_run_writes_model_and_predictions(shared_data, tmp_path):
     (["--lr=-1"], "--lr must be positive"),
     (["--bogus=1"], "unknown option --bogus (--help lists every option)"),
     (["--num_train_epochs=2"], "unknown option --num_train_epochs; did you mean --epochs"),
-    (["--model=nonexistent-dir"], "neither a model preset"),
+    (["--model=nonexistent-dir"], "is not a model preset nor a directory holding config.json"),
+    (["--model=albert-tset"], "did you mean albert-test"),
 ])
 def test_bad_options_are_one_line_errors(shared_data, tmp_path, args, message):
     proc = run_cli(SCRIPT, *_sst2(shared_data, "--model=albert-test", f"--output_dir={tmp_path / 'o'}", *args))

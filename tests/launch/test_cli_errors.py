@@ -78,3 +78,19 @@ def test_launcher_rank_flag_before_a_subcommand_is_dropped(launcher_flag):
     proc = run_cli(ROOT / "launch" / "finetune.py", *launcher_flag, "glue", "--help", env={"LOCAL_RANK": "1"})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "alba finetune glue" in proc.stdout
+
+
+def test_model_is_checked_before_any_data_is_read(tmp_path):
+    """A misspelt preset, a bad override, or a model directory where a preset goes: refused at once (the corpus
+    named here does not even exist), naming the fix."""
+    common = ["--corpus=/nonexistent/corpus.txt", f"--output_dir={tmp_path / 'o'}"]
+    line = one_line_error(run_cli(SCRIPT, "--model=bert-bse", *common))
+    assert "--model 'bert-bse' is not a model preset; did you mean bert-base" in line
+    line = one_line_error(run_cli(SCRIPT, "--model=albert-test", '--model_overrides={"hidden_size": 65}', *common))
+    assert "hidden_size=65 must be divisible by num_attention_heads=2" in line
+    model_dir = tmp_path / "exported"
+    model_dir.mkdir()
+    (model_dir / "config.json").write_text("{}")
+    line = one_line_error(run_cli(SCRIPT, f"--model={model_dir}", *common))
+    assert f"pass --init_from={model_dir}" in line
+    assert not (tmp_path / "o").exists()

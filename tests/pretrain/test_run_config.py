@@ -6,11 +6,12 @@ from pretrain.config import ConfigError, RunConfig
 from pretrain.rundir import check_output_dir, prepare_output_dir
 
 
-def test_unknown_key_lists_valid_options():
+def test_unknown_key_suggests_the_option_meant():
     with pytest.raises(ConfigError) as e:
-        RunConfig.build(learning_rate=1.0)
+        RunConfig.build(learning_rate=1.0, max_step=3)
     msg = str(e.value)
-    assert "--learning_rate" in msg and "lr" in msg and "max_steps" in msg and "\n" not in msg
+    assert "--learning_rate; did you mean --lr?" in msg and "--max_step; did you mean --max_steps" in msg
+    assert "\n" not in msg
 
 
 def test_file_then_flags(tmp_path):
