@@ -32,6 +32,12 @@ class GlueTask:
     metrics: tuple[str, ...]
     eval_splits: tuple[str, ...] = ("dev",)
     test_splits: tuple[str, ...] = ("test",)
+    # What each label id means, as the `datasets` GLUE features name them (a 0/1 file label says nothing).
+    meanings: tuple[str, ...] | None = None
+
+    @property
+    def label_names(self) -> list[str] | None:
+        return list(self.meanings or self.labels) if self.labels else None
 
     @property
     def num_labels(self) -> int:
@@ -45,17 +51,20 @@ class GlueTask:
 _BINARY = ("0", "1")
 _ENTAIL = ("entailment", "not_entailment")
 TASKS = {t.name: t for t in (
-    GlueTask("cola", "CoLA", ("sentence",), "label", _BINARY, ("matthews",)),
-    GlueTask("sst2", "SST-2", ("sentence",), "label", _BINARY, ("accuracy",)),
-    GlueTask("mrpc", "MRPC", ("#1 String", "#2 String"), "Quality", _BINARY, ("f1", "accuracy")),
+    GlueTask("cola", "CoLA", ("sentence",), "label", _BINARY, ("matthews",), meanings=("unacceptable", "acceptable")),
+    GlueTask("sst2", "SST-2", ("sentence",), "label", _BINARY, ("accuracy",), meanings=("negative", "positive")),
+    GlueTask("mrpc", "MRPC", ("#1 String", "#2 String"), "Quality", _BINARY, ("f1", "accuracy"),
+             meanings=("not_equivalent", "equivalent")),
     GlueTask("stsb", "STS-B", ("sentence1", "sentence2"), "score", None, ("pearson", "spearman")),
-    GlueTask("qqp", "QQP", ("question1", "question2"), "is_duplicate", _BINARY, ("accuracy", "f1")),
+    GlueTask("qqp", "QQP", ("question1", "question2"), "is_duplicate", _BINARY, ("accuracy", "f1"),
+             meanings=("not_duplicate", "duplicate")),
     GlueTask("mnli", "MNLI", ("sentence1", "sentence2"), "gold_label", ("entailment", "neutral", "contradiction"),
              ("accuracy",), eval_splits=("dev_matched", "dev_mismatched"),
              test_splits=("test_matched", "test_mismatched")),
     GlueTask("qnli", "QNLI", ("question", "sentence"), "label", _ENTAIL, ("accuracy",)),
     GlueTask("rte", "RTE", ("sentence1", "sentence2"), "label", _ENTAIL, ("accuracy",)),
-    GlueTask("wnli", "WNLI", ("sentence1", "sentence2"), "label", _BINARY, ("accuracy",)),
+    GlueTask("wnli", "WNLI", ("sentence1", "sentence2"), "label", _BINARY, ("accuracy",),
+             meanings=("not_entailment", "entailment")),
 )}
 # CoLA's headerless train/dev rows: source, label, the author's original mark, sentence.
 _COLA_COLUMNS = ("source", "label", "original_label", "sentence")

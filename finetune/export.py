@@ -6,6 +6,7 @@ from pathlib import Path
 
 from modeling.task_heads import HEAD_NAME, TASK_MODELS, export_to_transformers
 from pretrain.config import ConfigError
+from pretrain.model_card import finetuning_facts, write_model_card
 
 
 def export(model: str, out: str):
@@ -22,4 +23,7 @@ def export(model: str, out: str):
     if kind not in TASK_MODELS:
         raise ConfigError(f"{head_file}: unknown head {kind!r}; known: {', '.join(TASK_MODELS)}")
     name = export_to_transformers(TASK_MODELS[kind].from_pretrained(model), out, tokenizer_dir=model)
+    suffix = name.removeprefix("Bert").removeprefix("Albert")
+    write_model_card(Path(out), f"{name} fine-tuned with alba", finetuning_facts(Path(model).resolve().parent),
+                     f"AutoModel{suffix}")
     print(f"wrote {name} to {out}")

@@ -97,6 +97,8 @@ def run_task(cfg: FinetuneConfig, data: TaskData, checkpoint) -> dict:
     task = data.task
     torch.manual_seed(cfg.seed)
     head = dict(num_labels=task.num_labels, classifier_dropout=cfg.classifier_dropout)
+    if task.label_names:
+        head["label_names"] = task.label_names
     start = load_starting_model(cfg, AlbaForSequenceClassification, head,
                                 lambda: [t for e in data.train for t in (e.text_a, e.text_b) if t])
     model, tokenizer, pad_id = start.model, start.tokenizer, start.model.config.pad_token_id

@@ -60,9 +60,11 @@ def load_starting_model(cfg, model_cls, head_options: dict, train_texts) -> Star
         if (path / HEAD_NAME).is_file():
             model = model_cls.from_pretrained(path)
             for name, value in head_options.items():
-                if name != "classifier_dropout" and model.head_options.get(name) != value:
+                if name not in ("classifier_dropout", "label_names") and model.head_options.get(name) != value:
                     raise ConfigError(f"{path} was fine-tuned with {name}={model.head_options.get(name)}; this task "
                                       f"needs {value}")
+            if "label_names" in head_options:  # this task's meaning of the classes
+                model.head_options["label_names"] = head_options["label_names"]
             started = StartingModel(model, load_tokenizer(path), "alba-finetuned", path)
         elif "model_type" in json.loads((path / "config.json").read_text(encoding="utf-8")):
             if not (path / "tokenizer.json").is_file():

@@ -57,8 +57,7 @@ def to_hf(model_or_dir: AlbaForPreTraining | str | os.PathLike, out_dir: str | o
     try:
         save_file(weights, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         (tmp / "config.json").write_text(json.dumps(hf_config, indent=2) + "\n", encoding="utf-8")
-        for file in tokenizer_files:
-            shutil.copyfile(file, tmp / file.name)
+        copy_tokenizer(tokenizer_files, tmp, model.config.max_position_embeddings)
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
@@ -118,6 +117,20 @@ def hf_state_dict(model: AlbaForPreTraining, kind: str) -> dict:
         weights["albert.encoder.embedding_hidden_mapping_in.weight"] = torch.eye(like.shape[1], dtype=like.dtype)
         weights["albert.encoder.embedding_hidden_mapping_in.bias"] = torch.zeros(like.shape[1], dtype=like.dtype)
     return weights
+
+
+def copy_tokenizer(files: list[Path], out: Path, max_length: int) -> None:
+    """Copy a tokenizer's files into `out` with `model_max_length` in its tokenizer_config.json (the model's
+    max_position_embeddings), so that transformers' `truncation=True` and pipelines cut what the model cannot hold."""
+    if not files:
+        return
+    for file in files:
+        shutil.copyfile(file, out / file.name)
+    config_file = out / "tokenizer_config.json"
+    config = (json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file()
+              else {"tokenizer_class": "PreTrainedTokenizerFast"})
+    config["model_max_length"] = max_length
+    config_file.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 
 def _tokenizer_files(path: str | os.PathLike, vocab_size: int) -> list[Path]:

@@ -168,10 +168,15 @@ class AlbaForSequenceClassification(_TaskModel):
 
     kind = "sequence_classification"
 
-    def __init__(self, config: ModelConfig, num_labels: int = 2, classifier_dropout: float = 0.1):
+    def __init__(self, config: ModelConfig, num_labels: int = 2, classifier_dropout: float = 0.1,
+                 label_names: list[str] | None = None):
+        """`label_names`: what each class means (kept in head.json and written as id2label on export)."""
         if not isinstance(num_labels, int) or num_labels < 1:
             raise ConfigError(f"num_labels={num_labels!r} must be a positive integer")
-        super().__init__(config, classifier_dropout, num_labels=num_labels)
+        if label_names is not None and len(label_names) != num_labels:
+            raise ConfigError(f"{len(label_names)} label_names for num_labels={num_labels}")
+        names = {"label_names": list(label_names)} if label_names else {}
+        super().__init__(config, classifier_dropout, num_labels=num_labels, **names)
         self.num_labels = num_labels
         self.classifier = nn.Linear(config.hidden_size, num_labels)
         self.init_weights(self.classifier)
@@ -292,7 +297,7 @@ def export_to_transformers(model: _TaskModel, out_dir: str | os.PathLike, tokeni
 
     from safetensors.torch import save_file
 
-    from .hf_export import hf_config_dict, hf_family, hf_state_dict
+    from .hf_export import copy_tokenizer, hf_config_dict, hf_family, hf_state_dict
     from .pretraining import AlbaForPreTraining
 
     out = Path(out_dir)
@@ -314,7 +319,7 @@ def export_to_transformers(model: _TaskModel, out_dir: str | os.PathLike, tokeni
     config["classifier_dropout" if kind == "bert" else "classifier_dropout_prob"] = dropout
     num_labels = model.head_options.get("num_labels")
     if num_labels is not None:
-        names = label_names or [f"LABEL_{i}" for i in range(num_labels)]
+        names = label_names or model.head_options.get("label_names") or [f"LABEL_{i}" for i in range(num_labels)]
         config["id2label"] = {str(i): n for i, n in enumerate(names)}
         config["label2id"] = {n: i for i, n in enumerate(names)}
         if model.kind == "sequence_classification":
@@ -324,9 +329,9 @@ def export_to_transformers(model: _TaskModel, out_dir: str | os.PathLike, tokeni
     tmp.mkdir(parents=True)
     save_file(weights, str(tmp / "model.safetensors"), metadata={"format": "pt"})
     (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    for file in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "spiece.model"):
-        if tokenizer_dir is not None and (Path(tokenizer_dir) / file).is_file():
-            shutil.copyfile(Path(tokenizer_dir) / file, tmp / file)
+    files = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "spiece.model")
+    copy_tokenizer([Path(tokenizer_dir) / f for f in files if tokenizer_dir is not None
+                    and (Path(tokenizer_dir) / f).is_file()], tmp, model.config.max_position_embeddings)
     if out.exists():
         out.rmdir()
     os.replace(tmp, out)

@@ -5,6 +5,9 @@ from pathlib import Path
 
 from modeling import ConfigError, to_hf
 
+from .checkpoint import TRAINER_STATE
+from .model_card import pretraining_facts, read_json, write_model_card
+
 
 def export(checkpoint: str, out_dir: str, tokenizer: str = ""):
     """Write config.json, model.safetensors and the tokenizer files that `transformers`' AutoModelForPreTraining
@@ -25,4 +28,9 @@ def export(checkpoint: str, out_dir: str, tokenizer: str = ""):
         run_dir = source.parent.parent if source.parent.name == "checkpoints" else source
         tokenizer = next((str(d) for d in (source, run_dir) if (d / "tokenizer.json").is_file()), "")
     architecture = to_hf(source, out_dir, tokenizer=tokenizer or None)
+    at_checkpoint = source.parent.name == "checkpoints"
+    run_dir = source.parent.parent if at_checkpoint else source
+    step = read_json(source / TRAINER_STATE).get("step") if at_checkpoint else None
+    write_model_card(Path(out_dir), f"{architecture} pretrained with alba" + (f" (step {step})" if step else ""),
+                     pretraining_facts(run_dir, step), "AutoModelForPreTraining")
     print(f"wrote {architecture} to {out_dir}" + ("" if tokenizer else " (no tokenizer found; pass --tokenizer)"))

@@ -66,6 +66,10 @@ def test_short_run_writes_model_and_predictions(shared_data, tmp_path):
     proc = run_cli(SCRIPT, "export", f"--model={out / 'best'}", f"--out={tmp_path / 'hf'}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "AlbertForSequenceClassification" in proc.stdout
+    hf_config = json.loads((tmp_path / "hf" / "config.json").read_text())
+    assert hf_config["id2label"] == {"0": "negative", "1": "positive"}  # SST-2's label meanings, not LABEL_0/1
+    card = (tmp_path / "hf" / "README.md").read_text()
+    assert "| Task | sst2 |" in card and "Dev (best epoch" in card and "AutoModelForSequenceClassification" in card
     hf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
     tok = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
     texts = [r.rsplit("\t", 1)[0] for r in rows]
