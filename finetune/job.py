@@ -24,6 +24,8 @@ from .config import FinetuneConfig
 from .starting_model import StartingModel
 
 EVAL_BATCH = 128
+# A learning rate at which small models from random weights learn the GLUE tasks (measured in tests/finetune).
+RANDOM_INIT_LR = 1e-3
 # Every dev evaluation of the run so far: how a resumed run knows its best epoch.
 EVALUATIONS = "evaluations.json"
 
@@ -108,6 +110,9 @@ def run_finetuning(cfg: FinetuneConfig, task: FinetuneTask, checkpoint: Path | N
     --do_train=False. Returns the results every process agrees on: the best epoch's metrics, the best epoch and the
     history of evaluations; the main process also writes them to results.json."""
     started = time.perf_counter()
+    if cfg.do_train and cfg.lr < RANDOM_INIT_LR / 10 and (task.start.source == "preset" or cfg.from_scratch):
+        say(f"[alba] warning: --lr={cfg.lr:g} suits fine-tuning a pretrained model; {cfg.model} starts from random "
+            f"weights here, which at this rate barely leave chance: try --lr={RANDOM_INIT_LR:g}")
     acc = launch_accelerator(cfg)
     out = create_run_dir(cfg)
     evaluations, model = Evaluations(task, out, checkpoint is not None, acc), task.start.model

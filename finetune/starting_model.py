@@ -51,10 +51,7 @@ def load_starting_model(cfg, model_cls, head_options: dict, train_texts) -> Star
                                                        **cfg.model_overrides})
         started = StartingModel(model_cls(config, **head_options), tokenizer, "preset", None)
     else:
-        path = Path(cfg.model)
-        if not (path / "config.json").is_file():
-            raise ConfigError(f"--model {cfg.model!r} is neither a model preset ({', '.join(PRESETS)}) nor a "
-                              "directory holding config.json")
+        path = Path(cfg.model)  # a directory holding config.json (FinetuneConfig checked it)
         if cfg.model_overrides:
             raise ConfigError("--model_overrides applies to a preset only; a saved model keeps its architecture")
         if (path / HEAD_NAME).is_file():

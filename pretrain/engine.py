@@ -256,7 +256,8 @@ class Engine:
                     elapsed = time.perf_counter() - window_start
                     metrics.update(lr=self.scheduler.get_last_lr()[0],
                                    tokens_per_s=window_tokens * self.acc.num_processes / max(elapsed, 1e-9),
-                                   epoch=state.epoch, samples=state.samples, train_seconds=state.train_seconds)
+                                   epoch=state.epoch, samples=state.samples, tokens=state.tokens,
+                                   train_seconds=state.train_seconds)
                     metrics.update(self._step_stats(result, window_flops, elapsed))
                     if main:
                         self.tracker.log({f"train/{k}": v for k, v in metrics.items()}, step=state.step)

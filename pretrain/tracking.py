@@ -56,6 +56,10 @@ class Tracker:
             self.run = wb.init(project=project, dir=str(output_dir), mode=self.mode, config=config,
                                name=Path(output_dir).name, id=run_id, resume="allow" if run_id else None)
             id_file.write_text(self.run.id + "\n", encoding="utf-8")
+            if self.mode == "offline":
+                kept = str(Path(self.run.dir).parent)  # the run's folder, above its files/
+                print(f"[alba] W&B is offline (online needs `wandb login` or WANDB_API_KEY): the run is kept in "
+                      f"{kept}; `wandb sync {kept}` uploads it", flush=True)
 
     def log(self, metrics: dict, step: int):
         if not self.enabled:

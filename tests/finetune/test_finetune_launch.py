@@ -52,6 +52,8 @@ def _losses(out: Path) -> list[float]:
     assert sorted(train) == list(range(1, STEPS + 1))
     # Each process took its share of every batch: the rows trained on are the global batches', not more.
     assert [r["train/samples"] for r in records if "train/samples" in r][-1] == 16 * STEPS
+    tokens = [r["train/tokens"] for r in records if "train/tokens" in r]  # tokens seen so far, logged every step
+    assert len(tokens) == STEPS and tokens[0] > 0 and all(b > a for a, b in zip(tokens, tokens[1:]))
     return [train[s] for s in sorted(train)]
 
 
@@ -159,3 +161,12 @@ def test_resumed_grid_keeps_finished_points_and_runs_the_rest(data, tmp_path):
     assert "finished before, its results are kept" in proc.stdout
     assert first.read_text() == kept and (out / "seed=1" / "results.json").is_file()
     assert json.loads((out / "results.json").read_text())["seeds"] == 2
+
+
+def test_random_start_at_a_pretrained_models_rate_is_warned(data, tmp_path):
+    """BERT's fine-tuning lr (the default 2e-5) leaves a model from random weights near chance: say so."""
+    proc = run_cli(SCRIPT, *_args(data, tmp_path / "low", "--lr=2e-5", "--epochs=1"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "warning: --lr=2e-05 suits fine-tuning a pretrained model" in proc.stdout and "--lr=0.001" in proc.stdout
+    proc = run_cli(SCRIPT, *_args(data, tmp_path / "high", "--epochs=1"))
+    assert "warning" not in proc.stdout

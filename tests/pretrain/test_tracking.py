@@ -17,7 +17,7 @@ def test_wandb_mode_auto(monkeypatch, tmp_path):
     assert wandb_mode("offline") == "offline"
 
 
-def test_jsonl_and_offline_wandb(tmp_path, monkeypatch):
+def test_jsonl_and_offline_wandb(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.setenv("WANDB_MODE", "offline")
     t = Tracker(tmp_path, {"lr": 0.1}, wandb="auto", project="alba-test")
@@ -29,6 +29,9 @@ def test_jsonl_and_offline_wandb(tmp_path, monkeypatch):
     assert [r["train/loss"] for r in rows] == [2.5, 2.0] and [r["step"] for r in rows] == [1, 2]
     runs = list((tmp_path / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and any(runs[0].glob("*.wandb"))
+    # Said once, with the command that uploads it.
+    out = capsys.readouterr().out
+    assert out.count("W&B is offline") == 1 and f"`wandb sync {runs[0]}`" in out
 
 
 def test_a_resumed_run_logs_each_step_once(tmp_path):
