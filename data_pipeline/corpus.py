@@ -7,16 +7,18 @@ from tqdm import tqdm
 
 from .embedded import embedded_corpus
 from .cleaning import strip_html
+from .compressed import DECOMPRESSORS, CorpusFile
 from .errors import DataError
-from .readers import bounded_lines, file_format, read_datasets, read_jsonl, read_lines, read_parquet
+from .readers import bounded_lines, file_format, is_saved_dataset, read_datasets, read_jsonl, read_lines, read_parquet
 from .sentences import split_sentences
 from .synthetic import synthetic_corpus
 
 ENCODING_ERRORS = ("strict", "skip")
 # A line this long that holds several sentences is a paragraph (one per line, as in WikiText), not a sentence.
 PARAGRAPH_CHARS = 300
-_MIB = 1 << 20
-CORPUS_SUFFIXES = (".txt", ".jsonl", ".json", ".parquet")
+# What a corpus directory is read for; text and JSON lines also compressed (see compressed.py).
+CORPUS_SUFFIXES = (".txt", ".jsonl", ".json", ".parquet",
+                   *(s + c for s in (".txt", ".jsonl", ".json") for c in DECOMPRESSORS))
 DATASETS_PREFIX = "datasets:"
 
 
@@ -53,8 +55,8 @@ def iter_documents(spec: str | os.PathLike, encoding_errors: str = "strict", pro
     """The documents of files or a `datasets` dataset (see load_corpus) one at a time, so memory holds only the
     current document (a Parquet batch), whatever the corpus's size. Empty documents are left out."""
     spec = os.fspath(spec)
-    if spec.startswith(DATASETS_PREFIX):
-        name, _, split = spec[len(DATASETS_PREFIX):].partition(":")
+    if spec.startswith(DATASETS_PREFIX) or is_saved_dataset(spec):
+        name, _, split = spec.removeprefix(DATASETS_PREFIX).partition(":")
         with tqdm(desc="reading corpus", unit="doc", disable=not progress) as bar:
             for doc in read_datasets(name, text_field, split or "train", clean_html):
                 bar.update()
@@ -89,7 +91,8 @@ def _corpus_files(spec: str) -> list[str]:
         paths = []
     paths = sorted(p for p in paths if os.path.isfile(p))
     if not paths:
-        raise DataError(f"corpus directory {spec} holds no {'/'.join(CORPUS_SUFFIXES)} files" if os.path.isdir(spec)
+        raise DataError(f"corpus directory {spec} holds no .txt, .jsonl, .json or .parquet files (plain, or the "
+                        f"first three compressed: {', '.join(DECOMPRESSORS)})" if os.path.isdir(spec)
                         else f"corpus glob {spec!r} matches no files" if glob.has_magic(spec)
                         else f"corpus path does not exist: {spec}")
     return paths
@@ -98,13 +101,11 @@ def _corpus_files(spec: str) -> list[str]:
 def _read_documents(path: str, encoding_errors: str, bar: tqdm, clean_html: bool = False):
     """Yield one file's documents, reading line by line as bytes, so only the current line is ever decoded."""
     doc = []
-    skipped, unreported = 0, 0
-    with open(path, "rb") as f:
-        for lineno, line_start, raw in bounded_lines(path, f):
-            unreported += len(raw)
-            if unreported >= _MIB:
-                bar.update(unreported)
-                unreported = 0
+    skipped = 0
+    with CorpusFile(path) as corpus_file:
+        for lineno, line_start, raw in bounded_lines(path, corpus_file.file):
+            if lineno % 4096 == 0:
+                corpus_file.advance(bar)
             if line_start == 0 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
                 line_start += 3
@@ -123,7 +124,7 @@ def _read_documents(path: str, encoding_errors: str, bar: tqdm, clean_html: bool
             elif doc:
                 yield doc
                 doc = []
-    bar.update(unreported)
+        corpus_file.advance(bar)
     if doc:
         yield doc
     if skipped:

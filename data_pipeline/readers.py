@@ -11,11 +11,12 @@ import re
 import warnings
 
 from .cleaning import strip_html
+from .compressed import CorpusFile, uncompressed_name
 from .errors import DataError
 from .sentences import split_sentences
 
 FORMATS = ("auto", "text", "lines", "jsonl", "parquet")
-_SUFFIX_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+_SUFFIX_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}  # before any compression suffix
 _PARAGRAPH_BREAK = re.compile(r"\s*\n\s*")
 
 
@@ -23,7 +24,8 @@ def file_format(path: str, fmt: str) -> str:
     """The format of `path` under the requested `fmt` ("auto" goes by the suffix; text otherwise)."""
     if fmt not in FORMATS:
         raise DataError(f"corpus format must be one of {', '.join(FORMATS)}; got {fmt!r}")
-    return _SUFFIX_FORMATS.get(os.path.splitext(path)[1].lower(), "text") if fmt == "auto" else fmt
+    name = uncompressed_name(path)
+    return _SUFFIX_FORMATS.get(os.path.splitext(name)[1].lower(), "text") if fmt == "auto" else fmt
 
 
 def text_to_sentences(text: str, clean_html: bool = False) -> list[str]:
@@ -71,11 +73,27 @@ def read_parquet(path: str, field: str, bar, clean_html: bool = False, batch_row
     bar.update(os.path.getsize(path))
 
 
+def is_saved_dataset(path: str) -> bool:
+    """Whether `path` is a directory written by `datasets`' save_to_disk (a Dataset or a DatasetDict)."""
+    has = lambda name: os.path.isfile(os.path.join(path, name))  # noqa: E731
+    return (has("state.json") and has("dataset_info.json")) or has("dataset_dict.json")
+
+
 def read_datasets(name: str, field: str, split: str = "train", clean_html: bool = False):
-    """A `datasets` dataset by hub name or local path (offline from the local cache or files); streamed."""
+    """A `datasets` dataset by hub name or local path (offline from the local cache or files), streamed; or a
+    save_to_disk directory (memory-mapped: its rows are read as they are used)."""
     import datasets
     try:
-        dataset = datasets.load_dataset(name, split=split, streaming=True)
+        if is_saved_dataset(name):
+            dataset = datasets.load_from_disk(name)
+            if isinstance(dataset, datasets.DatasetDict):
+                if split not in dataset:
+                    raise DataError(f"{name}: no split {split!r}; its splits: {', '.join(dataset)}")
+                dataset = dataset[split]
+        else:
+            dataset = datasets.load_dataset(name, split=split, streaming=True)
+    except DataError:
+        raise
     except Exception as e:  # the hub raises many error types; all mean the same to the user
         raise DataError(f"datasets could not load {name!r} (split {split!r}): "
                         f"{' '.join(str(e).split())[:300]}") from None
@@ -133,11 +151,14 @@ def bounded_lines(path: str, f):
 
 
 def _utf8_lines(path: str, bar):
-    """(line number, text) of a UTF-8 file, decoded line by line so that a bad byte is reported at its line."""
-    with open(path, "rb") as f:
-        for lineno, _, raw in bounded_lines(path, f):
-            bar.update(len(raw))
+    """(line number, text) of a UTF-8 file (compressed or not), decoded line by line so that a bad byte is reported
+    at its line."""
+    with CorpusFile(path) as corpus_file:
+        for lineno, _, raw in bounded_lines(path, corpus_file.file):
+            if lineno % 1024 == 0:
+                corpus_file.advance(bar)
             try:
                 yield lineno, raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
             except UnicodeDecodeError as e:
                 raise DataError(f"{path}: line {lineno} is not UTF-8 ({e.reason})") from None
+        corpus_file.advance(bar)

@@ -71,7 +71,7 @@ def test_missing_paths(tmp_path):
         load_corpus(str(tmp_path / "nope.txt"), progress=False)
     with pytest.raises(DataError, match="corpus glob .* matches no files"):
         load_corpus(str(tmp_path / "*.nothing"), progress=False)
-    with pytest.raises(DataError, match="holds no .txt/.jsonl/.json/.parquet files"):
+    with pytest.raises(DataError, match=r"holds no .txt, .jsonl, .json or .parquet files \(plain, or the first three compressed"):
         load_corpus(str(tmp_path), progress=False)
 
 
