@@ -14,7 +14,7 @@ from data_pipeline import DataError
 from modeling import ConfigError as ModelConfigError
 
 from .config import ConfigError
-from .engine import TrainingError, group_exists, release_group
+from .engine import TrainingError, group_exists, release_group, remove_deepspeed_buffer
 from .rundir import discard_replaced, restore_replaced
 
 USER_ERRORS = (ConfigError, ModelConfigError, DataError, TrainingError)
@@ -89,6 +89,8 @@ def config_command(name: str, title: str, config_cls, run: Callable) -> Callable
                 # The old run goes once this one succeeded, and comes back if this one failed first.
                 (discard_replaced if done else restore_replaced)(Path(cfg.output_dir))
             ours = not caller_group and release_group(barrier=done)
+            if ours:
+                remove_deepspeed_buffer()
         if done and ours:
             # Even with the group destroyed, a gloo thread left over (e.g. from ZeRO-3's prefetch) can abort the
             # interpreter's teardown after a complete run (about 1 in 20 ZeRO-3 runs on CPU): everything is

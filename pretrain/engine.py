@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 import time
 import warnings
 from dataclasses import fields, is_dataclass
@@ -43,6 +44,9 @@ def make_accelerator(precision: str = "fp32", deepspeed_config: dict | None = No
     if precision == "fp16" and cpu:
         raise TrainingError("--precision=fp16 needs a CUDA GPU; use bf16 or fp32 on CPU")
     expected = world_size()
+    if deepspeed_config and cpu and int(os.environ.get("RANK", "0")) == 0 and not _deepspeed_cpu_op_built():
+        print("[alba] DeepSpeed on CPU compiles its shared-memory communication op on first use (1-2 minutes, then "
+              "cached; TORCH_EXTENSIONS_DIR sets where)", flush=True)
     handlers = [InitProcessGroupKwargs(backend="gloo")] if cpu and expected > 1 else []
     plugin = DeepSpeedPlugin(hf_ds_config=deepspeed_config) if deepspeed_config else None
     try:
@@ -57,6 +61,22 @@ def make_accelerator(precision: str = "fp32", deepspeed_config: dict | None = No
         raise TrainingError(f"the launcher started {expected} processes but they formed a group of "
                             f"{acc.num_processes}; each would train alone")
     return acc
+
+
+def _deepspeed_cpu_op_built() -> bool:
+    from torch.utils.cpp_extension import get_default_build_root
+
+    root = os.environ.get("TORCH_EXTENSIONS_DIR") or os.path.join(
+        get_default_build_root(), f"py{sys.version_info.major}{sys.version_info.minor}_cpu")
+    return os.path.isfile(os.path.join(root, "deepspeed_shm_comm", "deepspeed_shm_comm.so"))
+
+
+def remove_deepspeed_buffer() -> None:
+    """DeepSpeed's CPU all-reduce gives each process a shared-memory buffer (/dev/shm, 66 MB) that it never
+    unlinks; once the run is over this process's goes (named by user, master address and port, and rank)."""
+    name = (f"deepspeed_allreduce_buffer_{os.getuid()}_{os.environ.get('MASTER_ADDR')}_"
+            f"{os.environ.get('MASTER_PORT')}_{os.environ.get('RANK', '0')}")
+    Path("/dev/shm", name).unlink(missing_ok=True)
 
 
 def group_exists() -> bool:

@@ -96,10 +96,13 @@ def test_torchrun_two_processes_equal_one(data, single, tmp_path):
 @pytest.mark.parametrize("stage", [2, 3])
 def test_deepspeed_zero_two_processes_equal_one(data, single, tmp_path, stage):
     out = tmp_path / f"zero{stage}"
+    buffers = lambda: set(Path("/dev/shm").glob("deepspeed_allreduce_buffer_*"))  # noqa: E731
+    before = buffers()
     _launch([str(BIN / "deepspeed"), "--num_gpus", "2", f"--master_port={free_port()}", str(SCRIPT),
              *_args(data, out, "--classifier_dropout=0",
                     f"--deepspeed_config={ROOT / 'launch' / 'configs' / f'zero{stage}.json'}")])
     _assert_same_run(single, out, rel=1e-4)
+    assert buffers() <= before  # each process removed the 66 MB shared-memory buffer DeepSpeed leaves
 
 
 def test_bf16_trains_close_to_fp32(data, single, tmp_path):
