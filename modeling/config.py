@@ -54,6 +54,8 @@ class ModelConfig(SavedConfig):
     layer_norm_eps: float = 1e-12
     sharing: str = "all"  # which sub-layers are shared across layers: "none", "all", "attention", "ffn"
     num_hidden_groups: int = 1  # shared sub-layers come in this many groups; layer i uses group i*N//L
+    inner_group_num: int = 1  # ALBERT: each group holds this many different layers, all run wherever it is used
+    embedding_projection: bool | None = None  # the E -> H projection; None: exactly when embedding_size != hidden
     sentence_head: str = "sop"  # "sop" (ALBERT), "nsp" (BERT) or "none"
     pad_token_id: int = 0
     # Implementation options: they change speed, memory or checking, never what the model computes.
@@ -63,7 +65,8 @@ class ModelConfig(SavedConfig):
 
     def __post_init__(self):
         for name in ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-                     "intermediate_size", "max_position_embeddings", "type_vocab_size", "num_hidden_groups"):
+                     "intermediate_size", "max_position_embeddings", "type_vocab_size", "num_hidden_groups",
+                     "inner_group_num"):
             value = getattr(self, name)
             if not _is_int(value) or value < 1:
                 raise ConfigError(f"{name}={value!r} must be a positive integer")
@@ -88,11 +91,23 @@ class ModelConfig(SavedConfig):
         if self.sharing == "none" and self.num_hidden_groups != 1:
             raise ConfigError(f"num_hidden_groups={self.num_hidden_groups} must be 1 when sharing='none' "
                               "(groups only apply to shared sub-layers)")
+        if self.inner_group_num > 1 and self.sharing != "all":
+            raise ConfigError(f"inner_group_num={self.inner_group_num} needs sharing='all' (ALBERT's layer groups)")
+        if self.embedding_projection not in (None, True, False):
+            raise ConfigError(f"embedding_projection={self.embedding_projection!r} must be true, false or null")
+        if self.embedding_projection is False and self.embedding_size != self.hidden_size:
+            raise ConfigError(f"embedding_size={self.embedding_size} != hidden_size={self.hidden_size} needs the "
+                              "embedding projection")
         for name in ("gradient_checkpointing", "compile_layers", "debug_checks"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be true or false")
         if not _is_int(self.pad_token_id) or not 0 <= self.pad_token_id < self.vocab_size:
             raise ConfigError(f"pad_token_id={self.pad_token_id!r} must be in [0, vocab_size={self.vocab_size})")
+
+    @property
+    def projects_embeddings(self) -> bool:
+        return self.embedding_projection if self.embedding_projection is not None else (
+            self.embedding_size != self.hidden_size)
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> ModelConfig:
@@ -112,8 +127,8 @@ def _is_real(value) -> bool:
 # BERT: E == H, no sharing, erf GELU, dropout 0.1, NSP. Heads = H/64, FFN = 4H (REFERENCE.md §1).
 _BERT = dict(vocab_size=30522, hidden_act="gelu", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
              max_position_embeddings=512, type_vocab_size=2, initializer_range=0.02, layer_norm_eps=1e-12,
-             sharing="none", num_hidden_groups=1, sentence_head="nsp", pad_token_id=0, gradient_checkpointing=False,
-             compile_layers=False, debug_checks=False)
+             sharing="none", num_hidden_groups=1, inner_group_num=1, embedding_projection=None, sentence_head="nsp",
+             pad_token_id=0, gradient_checkpointing=False, compile_layers=False, debug_checks=False)
 # ALBERT: E = 128, all layers shared, tanh GELU, dropout 0, SOP (REFERENCE.md §3).
 _ALBERT = dict(_BERT, vocab_size=30000, embedding_size=128, hidden_act="gelu_new", hidden_dropout_prob=0.0,
                attention_probs_dropout_prob=0.0, sharing="all", sentence_head="sop")

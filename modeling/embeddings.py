@@ -17,8 +17,9 @@ class Embeddings(nn.Module):
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, E)
         self.layer_norm = nn.LayerNorm(E, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
-        # ALBERT factorizes the V x H table into V x E and E x H; BERT has E == H and no projection.
-        self.projection = nn.Linear(E, H) if E != H else None
+        # ALBERT factorizes the V x H table into V x E and E x H; BERT has E == H and no projection (an ALBERT
+        # checkpoint with E == H keeps its own).
+        self.projection = nn.Linear(E, H) if config.projects_embeddings else None
         self.debug_checks = config.debug_checks
 
     def check_inputs(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None,

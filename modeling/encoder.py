@@ -9,6 +9,9 @@ has `num_hidden_groups` entries (layer i uses entry i*N//L, ALBERT's grouping), 
     "all"        N                  N        (N = 1: every layer is the same layer, exactly ALBERT)
     "attention"  N                  L
     "ffn"        L                  N
+
+ALBERT's `inner_group_num` K > 1 (sharing "all"): each group holds K different layers, run in order wherever the
+group is used, so the stack runs L x K layers from N x K blocks.
 """
 from __future__ import annotations
 
@@ -24,8 +27,8 @@ from .feedforward import FeedForward
 class Encoder(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
-        L, N = config.num_hidden_layers, config.num_hidden_groups
-        grouped = tuple(i * N // L for i in range(L))
+        L, N, K = config.num_hidden_layers, config.num_hidden_groups, config.inner_group_num
+        grouped = tuple((i * N // L) * K + j for i in range(L) for j in range(K))
         per_layer = tuple(range(L))
         self.attention_index = grouped if config.sharing in ("all", "attention") else per_layer
         self.ffn_index = grouped if config.sharing in ("all", "ffn") else per_layer

@@ -18,8 +18,8 @@ def pretraining_flops(config: ModelConfig, batch_size: int, seq_len: int, mlm_po
                      config.num_hidden_layers, config.vocab_size)
     tokens = batch_size * seq_len
     per_layer = tokens * (2 * 4 * H * H + 2 * 2 * H * I) + batch_size * 2 * 2 * seq_len * seq_len * H
-    forward = L * per_layer
-    if E != H:
+    forward = L * config.inner_group_num * per_layer
+    if config.projects_embeddings:
         forward += tokens * 2 * E * H
     forward += mlm_positions * (2 * H * E + 2 * E * V)
     if config.sentence_head != "none":

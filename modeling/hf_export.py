@@ -3,8 +3,9 @@ tokenizer files) that `AutoModelForPreTraining.from_pretrained` loads without al
 
 The family follows the structure, not the preset's name:
 - every layer its own weights and E == H: BERT (`BertForPreTraining`);
-- whole layers shared in N groups (N = 1 is ALBERT itself), or unshared layers with E != H (ALBERT with one group
-  per layer): ALBERT (`AlbertForPreTraining`); with E == H its embedding projection is written as the identity.
+- whole layers shared in N groups (N = 1 is ALBERT itself) of K layers each (ALBERT's inner_group_num), or
+  unshared layers with an embedding projection (ALBERT with one group per layer): ALBERT (`AlbertForPreTraining`);
+  where alba has no projection (E == H), the identity is written as ALBERT's.
 The sentence head (NSP or SOP: both a 2-way linear classifier on the pooled [CLS]) becomes that family's classifier;
 a model without one is written as `BertForMaskedLM` / `AlbertForMaskedLM`. Anything else is refused with a ConfigError
 before a file is written; `transformers` itself is never imported.
@@ -21,7 +22,7 @@ import torch
 from safetensors.torch import save_file
 
 from .config import ConfigError
-from .hf_import import _module_map, groups_agree
+from .hf_import import groups_agree, module_map
 from .pretraining import AlbaForPreTraining
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -75,9 +76,9 @@ def hf_family(model: AlbaForPreTraining) -> str:
                           "attention and feed-forward blocks differently, which transformers cannot express: BERT "
                           "shares nothing and ALBERT shares whole layers")
     unshared = encoder.attention_index == tuple(range(config.num_hidden_layers))
-    if unshared and config.embedding_size == config.hidden_size:
+    if unshared and not config.projects_embeddings:
         return "bert"
-    groups = len(encoder.attention)
+    groups = len(encoder.attention) // config.inner_group_num
     if not groups_agree(config.num_hidden_layers, groups):
         raise ConfigError(f"num_hidden_groups={groups} with num_hidden_layers={config.num_hidden_layers} groups "
                           "layers differently in transformers (float division) than in alba")
@@ -100,13 +101,13 @@ def hf_config_dict(model: AlbaForPreTraining, kind: str) -> dict[str, Any]:
         return dict(model_type="bert", architectures=[f"Bert{head}"], position_embedding_type="absolute", **common)
     # alba's sentence classifier has no dropout of its own; ALBERT's SOP head would add classifier_dropout_prob.
     return dict(model_type="albert", architectures=[f"Albert{head}"], embedding_size=config.embedding_size,
-                num_hidden_groups=len(model.alba.encoder.attention),
-                inner_group_num=1, classifier_dropout_prob=0.0, **common)
+                num_hidden_groups=len(model.alba.encoder.attention) // config.inner_group_num,
+                inner_group_num=config.inner_group_num, classifier_dropout_prob=0.0, **common)
 
 
 def hf_state_dict(model: AlbaForPreTraining, kind: str) -> dict:
     """alba's weights under transformers' names; the tied decoder is left for transformers to tie on load."""
-    modules = _module_map(kind)
+    modules = module_map(kind, model.config.inner_group_num)
     weights = {}
     for key, tensor in model.state_dict().items():
         module, leaf = key.rsplit(".", 1)

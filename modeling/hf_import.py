@@ -30,7 +30,8 @@ def from_hf(source: Any, state_dict: Mapping[str, torch.Tensor] | None = None) -
         hf_config = source
     config = config_from_hf(hf_config, state_dict)
     model = AlbaForPreTraining(config)
-    model.load_state_dict(convert_state_dict(hf_config.model_type, model.state_dict().keys(), state_dict))
+    model.load_state_dict(convert_state_dict(hf_config.model_type, model.state_dict().keys(), state_dict,
+                                             config.inner_group_num))
     return model
 
 
@@ -48,13 +49,13 @@ def config_from_hf(hf_config: Any, state_dict: Mapping[str, torch.Tensor]) -> Mo
             raise ConfigError(f"{name}={get(name)!r} is not supported; alba needs {supported!r}")
     layers = get("num_hidden_layers")
     if kind == "albert":
-        if get("inner_group_num") != 1:
-            raise ConfigError(f"inner_group_num={get('inner_group_num')} is not supported; alba needs 1")
         groups = get("num_hidden_groups")
         if not groups_agree(layers, groups):
             raise ConfigError(f"num_hidden_groups={groups} with num_hidden_layers={layers} groups layers differently "
                               "in transformers (float division); alba needs the two to agree")
-        shape = dict(embedding_size=get("embedding_size"), sharing="all", num_hidden_groups=groups)
+        # transformers' ALBERT always has its E -> H projection, also where E == H.
+        shape = dict(embedding_size=get("embedding_size"), sharing="all", num_hidden_groups=groups,
+                     inner_group_num=get("inner_group_num", 1), embedding_projection=True)
     else:
         shape = dict(embedding_size=get("hidden_size"), sharing="none", num_hidden_groups=1)
     head, head_module = _HF_SENTENCE_HEAD[kind]
@@ -75,9 +76,10 @@ def groups_agree(layers: int, groups: int) -> bool:
     return [int(i / (layers / groups)) for i in range(layers)] == [i * groups // layers for i in range(layers)]
 
 
-def convert_state_dict(kind: str, alba_keys, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def convert_state_dict(kind: str, alba_keys, state_dict: Mapping[str, torch.Tensor],
+                       inner_group_num: int = 1) -> dict[str, torch.Tensor]:
     """Rename a Hugging Face state dict of model type `kind` to the alba parameter names `alba_keys`."""
-    modules = _module_map(kind)
+    modules = module_map(kind, inner_group_num)
     converted, used = {}, set()
     for key in alba_keys:
         module, leaf = key.rsplit(".", 1)
@@ -86,8 +88,6 @@ def convert_state_dict(kind: str, alba_keys, state_dict: Mapping[str, torch.Tens
             raise ValueError(f"the transformers state dict has no {hf_key!r} (for alba's {key!r})")
         converted[key] = state_dict[hf_key]
         used.add(hf_key)
-    if kind == "albert" and "alba.embeddings.projection.weight" not in alba_keys:
-        used.update(_identity_projection(state_dict))
     for tied, source in _HF_TIED[kind].items():
         if tied in state_dict:
             if not torch.equal(state_dict[tied], state_dict[source]):
@@ -100,19 +100,8 @@ def convert_state_dict(kind: str, alba_keys, state_dict: Mapping[str, torch.Tens
     return converted
 
 
-def _identity_projection(state_dict: Mapping[str, torch.Tensor]) -> tuple[str, str]:
-    """transformers' ALBERT always projects E -> H; alba has no projection when E == H, so with E == H only an
-    identity projection (what `to_hf` writes) has a place in alba."""
-    weight, bias = (f"albert.encoder.embedding_hidden_mapping_in.{leaf}" for leaf in ("weight", "bias"))
-    w, b = state_dict.get(weight), state_dict.get(bias)
-    if w is None or b is None or not torch.equal(w, torch.eye(len(w), dtype=w.dtype)) or b.any():
-        raise ValueError(f"{weight.rsplit('.', 1)[0]} is not the identity; alba represents embedding_size == "
-                         "hidden_size without a projection, so only an identity one can be imported")
-    return weight, bias
-
-
-def _module_map(kind: str):
-    """alba module name -> transformers module name, for one model type."""
+def module_map(kind: str, inner_group_num: int = 1):
+    """alba module name -> transformers module name, for one model type (ALBERT: with this many layers a group)."""
     p = kind + "."
     fixed = {"alba.embeddings.word_embeddings": p + "embeddings.word_embeddings",
              "alba.embeddings.position_embeddings": p + "embeddings.position_embeddings",
@@ -124,8 +113,8 @@ def _module_map(kind: str):
                       "mlm_head": "predictions", "mlm_head.dense": "predictions.dense",
                       "mlm_head.layer_norm": "predictions.LayerNorm",
                       "sentence_classifier": "sop_classifier.classifier"})
-        # Each ALBERT group (of one layer, inner_group_num == 1) holds one attention and one feed-forward block.
-        layer = "albert.encoder.albert_layer_groups.{}.albert_layers.0."
+        # alba's block b is layer b % K of ALBERT group b // K (K = inner_group_num).
+        layer = "albert.encoder.albert_layer_groups.{}.albert_layers.{}."
         per_layer = {"attention.{}.query": "attention.query", "attention.{}.key": "attention.key",
                      "attention.{}.value": "attention.value", "attention.{}.output": "attention.dense",
                      "attention.{}.layer_norm": "attention.LayerNorm", "ffn.{}.intermediate": "ffn",
@@ -135,7 +124,7 @@ def _module_map(kind: str):
                       "mlm_head": "cls.predictions", "mlm_head.dense": "cls.predictions.transform.dense",
                       "mlm_head.layer_norm": "cls.predictions.transform.LayerNorm",
                       "sentence_classifier": "cls.seq_relationship"})
-        layer = "bert.encoder.layer.{}."
+        layer = "bert.encoder.layer.{}.{}"
         per_layer = {"attention.{}.query": "attention.self.query", "attention.{}.key": "attention.self.key",
                      "attention.{}.value": "attention.self.value", "attention.{}.output": "attention.output.dense",
                      "attention.{}.layer_norm": "attention.output.LayerNorm",
@@ -147,6 +136,7 @@ def _module_map(kind: str):
             return fixed[module]
         # "alba.encoder.attention.3.query" -> pattern "attention.{}.query", index 3
         block, index, rest = module.removeprefix("alba.encoder.").split(".", 2)
-        return layer.format(index) + per_layer[f"{block}.{{}}.{rest}"]
+        where = divmod(int(index), inner_group_num) if kind == "albert" else (index, "")
+        return layer.format(*where) + per_layer[f"{block}.{{}}.{rest}"]
 
     return lookup

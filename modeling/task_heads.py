@@ -147,7 +147,7 @@ class _TaskModel(AlbaPreTrainedModel):
         has_pooler = any(".pooler" in k for k in body)
         keys = [k for k in model.state_dict() if k.startswith("alba.")
                 and (has_pooler or not k.startswith("alba.pooler."))]
-        weights = convert_state_dict(kind, keys, body)
+        weights = convert_state_dict(kind, keys, body, config.inner_group_num)
         own_head = {k for k in model.state_dict() if not k.startswith("alba.")}
         if head:
             if set(head) != own_head:

@@ -5,7 +5,7 @@ import torch
 
 from modeling import AlbaForPreTraining, ConfigError, ModelConfig
 from modeling.task_heads import (AlbaForMultipleChoice, AlbaForQuestionAnswering, AlbaForSequenceClassification,
-                                 AlbaForTokenClassification)
+                                 AlbaForTokenClassification, export_to_transformers)
 
 transformers = pytest.importorskip("transformers")
 
@@ -19,19 +19,27 @@ HEADS = {  # alba class, transformers class suffix
 }
 
 
+# ALBERT checkpoints in shapes beyond one layer per group and E < H: groups of several layers, and E == H.
+ODD_ALBERT = dict(embedding_size=32, num_hidden_layers=4, num_hidden_groups=2, inner_group_num=2)
+
+
 def _hf_config(kind, **extra):
+    if kind == "albert-odd":
+        kind, extra = "albert", {**ODD_ALBERT, **extra}
     common = dict(vocab_size=VOCAB, hidden_size=32, num_attention_heads=4, intermediate_size=48,
-                  max_position_embeddings=32, **extra)
+                  max_position_embeddings=32)
     if kind == "albert":
-        return transformers.AlbertConfig(embedding_size=16, num_hidden_layers=3, hidden_act="gelu_new",
-                                         hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, **common)
+        albert = dict(embedding_size=16, num_hidden_layers=3, hidden_act="gelu_new", hidden_dropout_prob=0.0,
+                      attention_probs_dropout_prob=0.0, **common)
+        return transformers.AlbertConfig(**{**albert, **extra})
+    common.update(extra)
     return transformers.BertConfig(num_hidden_layers=2, hidden_act="gelu", **common)
 
 
 def _hf_model(kind, suffix, tmp_path, **extra):
     """A randomised transformers model, saved to and returned with its directory."""
     torch.manual_seed(0)
-    cls = getattr(transformers, ("Albert" if kind == "albert" else "Bert") + suffix)
+    cls = getattr(transformers, ("Albert" if kind.startswith("albert") else "Bert") + suffix)
     hf = cls(_hf_config(kind, **extra))
     with torch.no_grad():  # biases 0 / LayerNorm 1 from init would hide swapped or missing mappings
         for p in hf.parameters():
@@ -50,7 +58,7 @@ def _inputs(shape=(B, T)):
     return dict(input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask)
 
 
-@pytest.mark.parametrize("kind", ["bert", "albert"])
+@pytest.mark.parametrize("kind", ["bert", "albert", "albert-odd"])
 @pytest.mark.parametrize("num_labels", [3, 1], ids=["classification", "regression"])
 def test_sequence_classification_matches(tmp_path, kind, num_labels):
     hf, path = _hf_model(kind, "ForSequenceClassification", tmp_path, num_labels=num_labels)
@@ -68,6 +76,12 @@ def test_sequence_classification_matches(tmp_path, kind, num_labels):
     else:
         assert ours.label_correct is None
     assert int(ours.label_total) == B
+    if kind == "albert-odd":  # and back to transformers, in the same shape
+        export_to_transformers(model, tmp_path / "back")
+        back = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "back").eval()
+        assert (back.config.inner_group_num, back.config.embedding_size) == (2, 32)
+        with torch.no_grad():
+            torch.testing.assert_close(back(**inputs).logits, ref.logits, atol=ATOL, rtol=0)
 
 
 @pytest.mark.parametrize("kind", ["bert", "albert"])
@@ -168,7 +182,6 @@ def test_pretraining_without_sentence_head_leaves_pooler_fresh(tmp_path):
                          ids=["classification", "regression", "token", "qa", "multiple-choice"])
 def test_export_round_trip(tmp_path, preset, make):
     """A fine-tuned model written as a transformers directory loads there (without alba) and gives the same outputs."""
-    from modeling.task_heads import export_to_transformers
     torch.manual_seed(0)
     model = make(ModelConfig.from_preset(preset, vocab_size=VOCAB, max_position_embeddings=32))
     with torch.no_grad():

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from modeling import AlbaForPreTraining, ConfigError, ModelConfig, from_hf, to_hf
-from modeling.hf_import import _module_map
+from modeling.hf_import import module_map
 
 transformers = pytest.importorskip("transformers")
 
@@ -100,7 +100,7 @@ def test_training_loss_and_gradients_match_after_export(case, tmp_path):
     torch.testing.assert_close(ours, ref, atol=1e-4, rtol=0)
     # Every gradient, found under its transformers name.
     hf_params = dict(hf.named_parameters())
-    modules = _module_map(hf.config.model_type)
+    modules = module_map(hf.config.model_type)
     for name, p in model.named_parameters():
         module, leaf = name.rsplit(".", 1)
         torch.testing.assert_close(p.grad, hf_params[f"{modules(module)}.{leaf}"].grad, atol=1e-4, rtol=0, msg=name)
@@ -194,18 +194,24 @@ def test_bf16_weights_are_written_as_they_are(tmp_path):
     assert theirs.dtype == torch.bfloat16 and torch.equal(theirs, ours)
 
 
-def test_albert_with_e_equal_h_imports_only_an_identity_projection():
+def test_albert_with_e_equal_h_keeps_its_projection_and_exports_back(tmp_path):
+    """transformers' ALBERT projects E -> H also where E == H: the projection is imported as it is (not only an
+    identity), and written back unchanged, as are groups of several layers (inner_group_num)."""
     torch.manual_seed(0)
     hf = transformers.AlbertForPreTraining(transformers.AlbertConfig(
-        vocab_size=VOCAB, embedding_size=32, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=48)).eval()
-    with pytest.raises(ValueError, match="embedding_hidden_mapping_in is not the identity"):
-        from_hf(hf)
-    with torch.no_grad():
-        hf.albert.encoder.embedding_hidden_mapping_in.weight.copy_(torch.eye(32))
-        hf.albert.encoder.embedding_hidden_mapping_in.bias.zero_()
+        vocab_size=VOCAB, embedding_size=32, hidden_size=32, num_hidden_layers=4, num_attention_heads=4,
+        intermediate_size=48, num_hidden_groups=2, inner_group_num=2)).eval()
     model = from_hf(hf).eval()
-    assert model.alba.embeddings.projection is None
+    assert model.alba.embeddings.projection is not None and model.config.inner_group_num == 2
     inputs = _batch()
     with torch.no_grad():
         torch.testing.assert_close(model(**inputs).mlm_logits, hf(**inputs).prediction_logits, atol=ATOL, rtol=0)
+    out = tmp_path / "hf"
+    to_hf(model, out)
+    back = transformers.AutoModelForPreTraining.from_pretrained(out).eval()
+    assert (back.config.inner_group_num, back.config.num_hidden_groups) == (2, 2)
+    theirs, ours = hf.state_dict(), back.state_dict()
+    for key in theirs:
+        torch.testing.assert_close(ours[key], theirs[key], atol=0, rtol=0, msg=key)
+
+

@@ -60,9 +60,15 @@ def _hf_sentence_logits(out):
     return out.sop_logits if hasattr(out, "sop_logits") else out.seq_relationship_logits
 
 
-@pytest.mark.parametrize("make_hf, sentence_head", [(_albert, "sop"), (_bert, "nsp"),
-                                                    (lambda: _albert(num_hidden_layers=4, num_hidden_groups=2), "sop")],
-                         ids=["albert", "bert", "albert-2-groups"])
+@pytest.mark.parametrize("make_hf, sentence_head", [
+    (_albert, "sop"), (_bert, "nsp"), (lambda: _albert(num_hidden_layers=4, num_hidden_groups=2), "sop"),
+    # ALBERT's other shapes: groups of several different layers, and E == H with its (non-identity) projection.
+    (lambda: _albert(inner_group_num=2), "sop"),
+    (lambda: _albert(num_hidden_layers=4, num_hidden_groups=2, inner_group_num=3, num_attention_heads=2), "sop"),
+    (lambda: _albert(embedding_size=32), "sop"),
+    (lambda: _albert(embedding_size=32, inner_group_num=2, num_hidden_layers=2, num_hidden_groups=2), "sop")],
+    ids=["albert", "bert", "albert-2-groups", "albert-inner-2", "albert-2-groups-inner-3", "albert-e-equals-h",
+         "albert-e-equals-h-inner-2-groups-2"])
 def test_outputs_match(make_hf, sentence_head):
     hf = make_hf()
     model = from_hf(hf).eval()
@@ -143,7 +149,6 @@ def test_masked_lm_model_imports_without_sentence_head():
 
 
 @pytest.mark.parametrize("overrides, field", [
-    (dict(inner_group_num=2), "inner_group_num"),
     (dict(hidden_act="relu"), "hidden_act"),
     (dict(tie_word_embeddings=False), "tie_word_embeddings"),
     (dict(num_hidden_layers=18, num_hidden_groups=14), "num_hidden_groups"),  # float grouping differs at 18/14
