@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modeling.config import PRESETS
 from pretrain.config import ConfigError, OptimOptions, check_model_option, option
 
 
@@ -33,7 +34,7 @@ class FinetuneConfig(OptimOptions):
     # -- model
     model: str = option("", "an alba pretraining run directory, a directory fine-tuned here, a transformers BERT/"
                          "ALBERT directory (with tokenizer.json), or a model preset name (random init, with a "
-                         "WordPiece tokenizer trained on the task's training text)", group="model")
+                         f"WordPiece tokenizer trained on the task's training text): {', '.join(PRESETS)}", group="model")
     model_overrides: dict = option(None, "preset fields to override when --model is a preset", group="model")
     vocab_size: int = option(4096, "vocabulary of the tokenizer trained when --model is a preset", group="model")
     from_scratch: bool = option(False, "keep --model's architecture and tokenizer but start from random weights: the "

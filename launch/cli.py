@@ -11,10 +11,13 @@ from pretrain.command import run_fire
 
 COMMANDS = {"pretrain": pretrain, "data": data_commands, "plot": plot, "predict": predict, "export": export,
             "baseline": baseline_commands, "finetune": finetune_commands}
+GROUPS = {"data": "corpora, tokenizers and token stores; inspect training pairs",
+          "baseline": "the classic models (word2vec, text CNNs, RNN LMs, memory networks) on the same engine",
+          "finetune": "GLUE, SQuAD and SWAG from a pretrained or transformers model; export the result"}
 
 
 def main():
-    run_fire(COMMANDS, "alba")
+    run_fire(COMMANDS, "alba", GROUPS)
 
 
 if __name__ == "__main__":

@@ -38,11 +38,56 @@ def without_launcher_flags(argv: list[str]) -> list[str]:
     return kept
 
 
-def run_fire(component, name: str) -> None:
-    """A launch script's main: fire on `component` with the command line a launcher gave."""
+def run_fire(component, name: str, groups: dict[str, str] | None = None) -> None:
+    """A launch script's main: fire on `component` with the command line a launcher gave; `--help` anywhere gives
+    alba's help for what the words before it name (`groups`: one line on each group of commands)."""
     import fire
 
-    fire.Fire(component, command=without_launcher_flags(sys.argv[1:]), name=name)
+    argv = without_launcher_flags(sys.argv[1:])
+    if any(a in ("--help", "-h") for a in argv):
+        print(help_for(component, [name], [a for a in argv if a not in ("--help", "-h")], groups or {}))
+        return
+    fire.Fire(component, command=argv, name=name)
+
+
+def help_for(component, path: list[str], words: list[str], groups: dict[str, str]) -> str:
+    """The help of the group or command that `words` lead to from `component` (named `path`)."""
+    for word in words:
+        if not isinstance(component, dict) or word not in component:
+            break
+        component, path = component[word], [*path, word]
+    if not isinstance(component, dict):
+        return component.__doc__ if hasattr(component, "options") else function_help(" ".join(path), component)
+    width = max(map(len, component))
+    lines = [f"{' '.join(path)} COMMAND [--options]", "", "Commands:"]
+    for word, target in component.items():
+        text = groups.get(word, "") if isinstance(target, dict) else (target.__doc__ or "").split("\n\n")[0]
+        summary = " ".join(text.split())
+        summary = summary.split(": ", 1)[-1] if summary.startswith("alba ") else summary  # a title "alba x: ..."
+        lines.append(f"  {word.ljust(width)}  " + textwrap.shorten(summary, 100 - width, placeholder="..."))
+    lines += ["", f"`{' '.join(path)} COMMAND --help` lists a command's options with their defaults."]
+    return "\n".join(lines)
+
+
+def function_help(title: str, fn: Callable) -> str:
+    """A plain command's help in the style of the config commands': what it does, then each option with its
+    default (required ones first, which may also be given in order without their names)."""
+    doc = inspect.getdoc(fn) or ""
+    summary, _, args = doc.partition("\nArgs:\n")
+    described = {}
+    for line in args.splitlines():
+        key, sep, text = line.strip().partition(": ")
+        if sep and line.startswith("    ") and not line.startswith("     "):
+            described[key] = text
+        elif described:
+            described[list(described)[-1]] += " " + line.strip()
+    lines = [*textwrap.wrap(f"{title}: " + " ".join(summary.split()), 110), "", "Options (--name=value):"]
+    for p in inspect.signature(fn).parameters.values():
+        required = p.default is inspect.Parameter.empty
+        lines.append(f"  --{p.name}" + (" (required; or given in order, without the name)" if required
+                                         else f"={p.default!r}"))
+        lines += textwrap.wrap(described.get(p.name, ""), 100, initial_indent=" " * 6, subsequent_indent=" " * 6)
+    return "\n".join(lines)
 
 
 def help_text(title: str, config_cls, extra: dict[str, str] | None = None) -> str:
@@ -106,6 +151,7 @@ def config_command(name: str, title: str, config_cls, run: Callable) -> Callable
     command.__signature__ = inspect.Signature(params)
     command.__name__ = name
     command.__doc__ = help_text(title, config_cls, extra)
+    command.options = config_cls
     return command
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from modeling.config import PRESETS
+
 
 class ConfigError(ValueError):
     """A bad option or option value; the message is one line meant for the user."""
@@ -158,7 +160,8 @@ class RunConfig(OptimOptions):
                                "batches (0: in the training process); batches are the same for any number",
                                group="data")
     # -- model
-    model: str = option("albert-demo", "model preset (see modeling.PRESETS)", group="model")
+    model: str = option("albert-demo", f"model preset: {', '.join(PRESETS)} (modeling/config.py has their shapes)",
+                        group="model")
     init_from: str = option("", "start from this model's weights: an alba pretraining run or checkpoint, or a "
                             "transformers BERT/ALBERT directory with its tokenizer.json. Its architecture and "
                             "tokenizer are kept (--model, --tokenizer and --vocab_size do not apply; --model_overrides "
@@ -248,7 +251,7 @@ class RunConfig(OptimOptions):
 def check_model_option(cfg, directories: bool) -> None:
     """--model names a preset (its --model_overrides checked now, before any data is read) or, where `directories`,
     a model directory; a near miss is named, and a model directory where only presets go points to --init_from."""
-    from modeling import PRESETS, ModelConfig
+    from modeling import ModelConfig
 
     if cfg.model in PRESETS:
         ModelConfig.from_preset(cfg.model, **cfg.model_overrides)
