@@ -1,5 +1,5 @@
-"""Fine-tuning on the shared run skeleton: the same run from one process, two under torchrun and two under DeepSpeed
-ZeRO-2/3 (gloo on CPU); bf16 autocast; and a run stopped mid-epoch (or after an evaluation) and resumed is the
+"""Fine-tuning on the shared run skeleton: the same run from one process, two under torchrun, `accelerate launch`
+and DeepSpeed ZeRO-2/3 (gloo on CPU); bf16 autocast; and a run stopped mid-epoch (or after an evaluation) and resumed is the
 uninterrupted run, down to its history of evaluations and its best epoch."""
 import json
 import os
@@ -89,6 +89,16 @@ def test_torchrun_two_processes_equal_one(data, single, tmp_path):
     out = tmp_path / "torchrun"
     _launch([str(BIN / "torchrun"), "--standalone", "--nproc_per_node=2", str(SCRIPT),
              *_args(data, out, "--classifier_dropout=0")])
+    _assert_same_run(single, out, rel=1e-4)
+
+
+@pytest.mark.slow
+def test_accelerate_launch_two_processes_equal_one(data, single, tmp_path):
+    """With the shipped CPU config (two processes, gloo)."""
+    out = tmp_path / "accelerate"
+    _launch([str(BIN / "accelerate"), "launch", "--config_file", str(ROOT / "launch" / "configs" /
+                                                                     "accelerate_cpu.yaml"),
+             f"--main_process_port={free_port()}", str(SCRIPT), *_args(data, out, "--classifier_dropout=0")])
     _assert_same_run(single, out, rel=1e-4)
 
 
