@@ -194,7 +194,10 @@ class RunConfig(OptimOptions):
                            "phase overrides these options (" + ", ".join(PHASE_KEYS) + ") for its own max_steps, with "
                            "its own warmup and decay; the run's max_steps becomes their sum", group="train")
     max_steps: int = option(1000, "optimizer steps to train", group="train")
-    max_minutes: float = option(0.0, "stop training after this many minutes (0: no limit)", group="train")
+    max_minutes: float = option(0.0, "a time budget: training stops after this many minutes of training (evaluations "
+                                 "and checkpoints not counted, summed over resumes), and the lr schedule follows "
+                                 "whichever runs out first, steps or time, so that warmup and decay fit the budget "
+                                 "(0: no budget)", group="train")
     # -- run
     output_dir: str = option("", "where checkpoints, logs and the final model go (default: runs/pretrain-<time>)",
                               group="run")
@@ -211,6 +214,11 @@ class RunConfig(OptimOptions):
             if unknown or "max_steps" not in phase:
                 raise ConfigError(f"--phases[{i}] must set max_steps and may set only {', '.join(PHASE_KEYS)}"
                                   + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+        if self.phases and self.max_minutes:
+            raise ConfigError("--max_minutes fits one schedule to a time budget; with --phases give each phase its "
+                              "max_steps instead")
+        if self.max_minutes < 0:
+            raise ConfigError(f"--max_minutes must be 0 (no budget) or more, got {self.max_minutes}")
         if self.phases:
             # Checked like any run's options: each phase is a complete run config of its own.
             for phase in self.phase_configs():

@@ -238,9 +238,11 @@ class Engine:
                    disable=not (self.progress and main))
         window: dict[str, float] = {}
         window_batches, window_tokens, window_start, window_flops = 0, 0, time.perf_counter(), 0.0
-        bad_in_row, started = 0, time.perf_counter()
+        bad_in_row = 0
         self.model.train()
         stopped_early = False
+        if self.max_minutes:  # a resumed run goes on from the share of its budget already spent
+            self._follow_budget(state, self._budget_spent(state))
         while state.step < self.max_steps and not stopped_early:
             progressed, resumed_mid_epoch = False, state.batch_in_epoch > 0
             t0 = time.perf_counter()  # train_seconds counts making batches and steps, not evaluations or saves
@@ -264,6 +266,10 @@ class Engine:
                 state.tokens += result.tokens * self.acc.num_processes
                 state.samples += batch_samples(batch) * self.acc.num_processes
                 state.train_seconds += time.perf_counter() - t0
+                if self.max_minutes:
+                    spent = self._budget_spent(state)
+                    self._follow_budget(state, spent)
+                    stopped_early = spent >= 1
                 for out in result.outputs:
                     for name, value in output_metrics(out).items():
                         window[name] = window.get(name, 0.0) + float(value)
@@ -288,8 +294,6 @@ class Engine:
                     self._evaluate(evaluate, state)
                 if self.save_every and state.step % self.save_every == 0 and state.step < self.max_steps:
                     self.save(state)
-                if self.max_minutes and time.perf_counter() - started > 60 * self.max_minutes:
-                    stopped_early = True
                 if state.step >= self.max_steps or stopped_early:
                     break
                 t0 = time.perf_counter()
@@ -303,6 +307,26 @@ class Engine:
         self.save(state)
         self._report_skipped(state)
         return state
+
+    def _budget_spent(self, state: TrainState) -> float:
+        """The share of the time budget (--max_minutes of training time, evaluations and checkpoints not counted,
+        summed over resumes) spent so far, as process 0 measured it: every process must agree, both on the lr and
+        on the step the run stops at."""
+        spent = torch.tensor([state.train_seconds / (60 * self.max_minutes)], dtype=torch.float64,
+                             device=self.acc.device)
+        if self.acc.num_processes > 1:
+            from accelerate.utils import broadcast
+            spent = broadcast(spent, from_process=0)
+        return float(spent)
+
+    def _follow_budget(self, state: TrainState, spent: float):
+        """With a time budget, the schedule advances by the larger share used, of the steps or of the budget, so
+        that warmup and decay fit in the time given (as budget-first recipes do) whatever the speed."""
+        position = min(round(max(state.step / self.max_steps, spent) * self.max_steps), self.max_steps)
+        groups = self.scheduler.optimizer.param_groups
+        for group, base, factor in zip(groups, self.scheduler.base_lrs, self.scheduler.lr_lambdas):
+            group["lr"] = base * factor(position)
+        self.scheduler._last_lr = [group["lr"] for group in groups]  # what get_last_lr() reports
 
     def _report_skipped(self, state: TrainState):
         """Steps the optimizer skipped (non-finite gradient) are not silent: a share above 1% is a warning."""

@@ -91,3 +91,22 @@ def test_demo_defaults(tmp_path):
     assert s["eval/sentence_ci_low"] > (0.55 if BUDGET == "full" else 0.5), s
     assert len(s["examples"]["masked"]) == 4 and len(s["examples"]["pairs"]) == 4
     assert "one word masked: the model's top 3 guesses" in proc.stdout and "as written" in proc.stdout
+
+
+def test_a_time_budget_fits_warmup_and_decay(tmp_path):
+    """--max_steps far beyond what a 5-second budget reaches: the run stops on time, and its lr still warms up to
+    the peak and decays to near zero, following the share of the budget spent (a step schedule would still be
+    warming up)."""
+    out = tmp_path / "budget"
+    args = [a for a in SYNTHETIC if not a.startswith(("--log_every", "--warmup"))]
+    proc = run_cli(SCRIPT, *args, "--max_steps=100000", "--max_minutes=0.08", "--warmup=0.1", "--lr=1e-3",
+                   "--log_every=1", f"--output_dir={out}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    steps = summary(out)["steps"]
+    assert 20 < steps < 100000 and summary(out)["train_seconds"] == pytest.approx(4.8, abs=1.0)
+    lrs = [r["train/lr"] for r in map(json.loads, (out / "metrics.jsonl").open()) if "train/lr" in r]
+    assert len(lrs) == steps
+    peak = lrs.index(max(lrs))
+    assert max(lrs) > 0.8e-3 and 0 < peak < steps * 0.3  # warmed up within the first tenth of the time, or so
+    assert lrs[-1] < 0.1e-3  # decayed to the end of the budget
+    assert all(b <= a + 1e-12 for a, b in zip(lrs[peak:], lrs[peak + 1:]))  # and only down from the peak

@@ -94,3 +94,10 @@ def test_structured_flags_take_json_text():
         RunConfig.build(model_overrides='{"gradient_checkpointing": tru}')
     with pytest.raises(ConfigError, match="--model_overrides expects dict, got"):
         RunConfig.build(model_overrides='[1, 2]')
+
+
+def test_a_time_budget_fits_one_schedule_not_phases():
+    with pytest.raises(ConfigError, match="--max_minutes fits one schedule to a time budget; with --phases"):
+        RunConfig.build(max_minutes=5, phases=[{"max_steps": 3}, {"max_steps": 2}])
+    with pytest.raises(ConfigError, match="--max_minutes must be 0"):
+        RunConfig.build(max_minutes=-1)
