@@ -35,3 +35,26 @@ def test_cli_on_a_missing_run(tmp_path):
     result = run_cli("-m", "launch.cli", "plot", str(tmp_path / "nope"))
     assert result.returncode == 2
     assert result.stderr.strip().startswith("alba: error: no metrics log at")
+
+
+def test_each_loss_has_its_panel_and_held_out_curves_match_their_training_colour():
+    from pretrain.plot import figure
+    steps = list(range(1, 11))
+    series = {"train/mlm_loss": (steps, [7.0 - 0.3 * s for s in steps]), "train/sop_loss": (steps, [0.7] * 10),
+              "eval/mlm_loss": ([5, 10], [5.8, 4.1]), "eval/sop_loss": ([5, 10], [0.69, 0.66]),
+              "train/mlm_accuracy": (steps, [0.01 * s for s in steps]), "train/lr": (steps, [1e-3] * 10)}
+    fig = figure(series, "run")
+    axes = {ax.get_title(loc="left"): ax for ax in fig.axes}
+    assert list(axes) == ["mlm loss", "sop loss", "accuracy", "learning rate"]
+    sop = {line.get_label(): line for line in axes["sop loss"].get_lines()}
+    assert set(sop) == {"train/sop_loss", "eval/sop_loss"}
+    low, high = axes["sop loss"].get_ylim()
+    assert high - low < 0.2  # its own axis: SOP's 0.7 is not flattened beside MLM's 7
+    for panel in ("mlm loss", "sop loss"):
+        lines = {line.get_label(): line for line in axes[panel].get_lines()}
+        train, held_out = (lines[f"{kind}/{panel.replace(' ', '_')}"] for kind in ("train", "eval"))
+        assert train.get_color() == held_out.get_color() and held_out.get_linestyle() == "--"
+        assert list(held_out.get_xdata()) == [5, 10]  # a line through the evaluations
+    fig.canvas.draw()
+    for ax in fig.axes:  # every legend to the right of its curves
+        assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
