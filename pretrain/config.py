@@ -37,7 +37,7 @@ class RunOptions:
     JOINED: ClassVar[tuple[str, ...]] = ()
     # Options a resumed run may change: how it is logged and saved, not what it trains.
     RESUMABLE_CHANGES: ClassVar[tuple[str, ...]] = ("overwrite", "resume", "output_dir", "log_every", "save_every",
-                                                    "keep_checkpoints", "wandb", "progress")
+                                                    "keep_checkpoints", "wandb", "tensorboard", "progress")
 
     output_dir: str = option("", "where checkpoints, logs and results go (default: runs/<job>-<time>)",
                              group="run")
@@ -50,6 +50,8 @@ class RunOptions:
     wandb: str = option("auto", "Weights & Biases: 'auto' (online with an API key, else offline), 'online', "
                         "'offline' or 'disabled'", ("auto", "online", "offline", "disabled"), "run")
     wandb_project: str = option("alba", "W&B project name", group="run")
+    tensorboard: bool = option(False, "also write the metrics as TensorBoard events to OUTPUT/tensorboard "
+                               "(`tensorboard --logdir OUTPUT`; needs the tensorboard package)", group="run")
     progress: bool = option(True, "show progress bars", group="run")
     seed: int = option(0, "seed of everything drawn at random: initialisation, data order, dropout, masking",
                        group="run")

@@ -91,6 +91,7 @@ def run_training(cfg: RunOptions, out: Path, checkpoint: Path | None, training: 
         print(f"[alba] {training.describe}; {acc.num_processes} process(es) on {acc.device}"
               + (f"; resuming at step {state.step}" if checkpoint else ""), flush=True)
     tracker = Tracker(out, tracked or cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project, enabled=main,
+                      tensorboard=cfg.tensorboard,
                       resume_step=state.step if checkpoint else None)
     engine = Engine(training.model, training.optimizer, training.scheduler, acc,
                     max_steps=training.max_steps, output_dir=out, tracker=tracker, grad_clip=training.grad_clip,

@@ -1,4 +1,4 @@
-"""Where metrics go: a local JSONL file always, Weights & Biases unless disabled."""
+"""Where metrics go: a local JSONL file always, Weights & Biases unless disabled, and TensorBoard when asked."""
 from __future__ import annotations
 
 import json
@@ -37,17 +37,19 @@ class Tracker:
     rather than starting a new one."""
 
     def __init__(self, output_dir: Path, config: dict, wandb: str = "auto", project: str = "alba",
-                 enabled: bool = True, resume_step: int | None = None):
+                 enabled: bool = True, resume_step: int | None = None, tensorboard: bool = False):
         self.enabled = enabled
         self.mode = wandb_mode(wandb) if enabled else "disabled"
         self.path = Path(output_dir) / "metrics.jsonl"
-        self.run = None
+        self.run = self.board = None
         if not enabled:
             return
         resume = resume_step is not None
         if resume and self.path.is_file():
             _truncate_after(self.path, resume_step)
         self.file = open(self.path, "a" if resume else "w", encoding="utf-8")
+        if tensorboard:
+            self.board = _board(Path(output_dir) / "tensorboard", resume_step)
         if self.mode != "disabled":
             import wandb as wb
             os.environ.setdefault("WANDB_SILENT", "true")
@@ -69,6 +71,10 @@ class Tracker:
         self.file.flush()
         if self.run is not None:
             self.run.log(metrics, step=step)
+        if self.board is not None:
+            for name, value in metrics.items():
+                if isinstance(value, (int, float)):
+                    self.board.add_scalar(name, value, step)
 
     def summary(self, values: dict):
         if self.run is not None:
@@ -78,9 +84,21 @@ class Tracker:
         if not self.enabled:
             return
         self.file.close()
+        if self.board is not None:
+            self.board.close()
         if self.run is not None:
             self.run.finish()
             self.run = None
+
+
+def _board(directory: Path, resume_step: int | None):
+    """A TensorBoard writer; a resumed run's events after its checkpoint are dropped (purge_step), as in the JSONL."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        from .config import ConfigError
+        raise ConfigError("--tensorboard needs the tensorboard package: pip install tensorboard") from None
+    return SummaryWriter(str(directory), purge_step=None if resume_step is None else resume_step + 1)
 
 
 def _truncate_after(path: Path, step: int) -> None:

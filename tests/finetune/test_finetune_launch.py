@@ -156,7 +156,8 @@ def test_stopped_and_resumed_run_is_the_uninterrupted_run(data, tmp_path, stop):
 
 def test_resume_refuses_changed_options(data, tmp_path):
     out = tmp_path / "run"
-    assert run_cli(SCRIPT, *_args(data, out, "--epochs=1")).returncode == 0
+    assert run_cli(SCRIPT, *_args(data, out, "--epochs=1", "--tensorboard")).returncode == 0
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))  # the tracker option reaches every job
     proc = run_cli(SCRIPT, *_args(data, out, "--epochs=1", "--lr=1e-3", "--resume"))
     assert proc.returncode == 2 and "options differ from the run" in proc.stderr and "lr" in proc.stderr
 

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from pretrain.tracking import Tracker, wandb_mode
 
 
@@ -59,3 +61,21 @@ def test_a_resumed_run_continues_its_wandb_run(tmp_path, monkeypatch):
     fresh = Tracker(tmp_path / "other", {"lr": 0.1}, wandb="offline", project="alba-test")
     assert fresh.run.id != run_id  # a new run directory is a new W&B run
     fresh.close()
+
+
+def test_tensorboard_events_and_a_resume_that_rewrites_later_steps(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    first = Tracker(tmp_path, {}, wandb="disabled", tensorboard=True)
+    for step in range(1, 6):
+        first.log({"train/loss": 10.0 - step, "train/note": "text is skipped"}, step=step)
+    first.close()
+    resumed = Tracker(tmp_path, {}, wandb="disabled", tensorboard=True, resume_step=3)  # steps 4 and 5 again
+    for step in (4, 5):
+        resumed.log({"train/loss": 100.0 + step}, step=step)
+    resumed.close()
+    board = EventAccumulator(str(tmp_path / "tensorboard"))
+    board.Reload()
+    assert [(e.step, e.value) for e in board.Scalars("train/loss")] == [(1, 9.0), (2, 8.0), (3, 7.0), (4, 104.0),
+                                                                        (5, 105.0)]
