@@ -168,6 +168,22 @@ def summarize(sums: dict[str, float], batches: int) -> dict[str, float]:
     return result
 
 
+class _Window:
+    """What the steps since the last log add up to on this process."""
+
+    def __init__(self):
+        self.sums: dict[str, float] = {}
+        self.batches, self.tokens, self.flops, self.start = 0, 0, 0.0, time.perf_counter()
+
+    def add(self, result: StepResult):
+        for out in result.outputs:
+            for name, value in output_metrics(out).items():
+                self.sums[name] = self.sums.get(name, 0.0) + float(value)
+        self.batches += len(result.outputs)
+        self.tokens += result.tokens
+        self.flops += result.flops
+
+
 class Engine:
     def __init__(self, model, optimizer, scheduler, accelerator, *, max_steps: int, output_dir: Path,
                  tracker, seed: int, grad_clip: float = 1.0, log_every: int = 20, save_every: int = 0,
@@ -236,8 +252,7 @@ class Engine:
         main = self.acc.is_main_process
         bar = tqdm(total=self.max_steps, initial=state.step, desc="train", unit="step", dynamic_ncols=True,
                    disable=not (self.progress and main))
-        window: dict[str, float] = {}
-        window_batches, window_tokens, window_start, window_flops = 0, 0, time.perf_counter(), 0.0
+        window = _Window()
         bad_in_row = 0
         self.model.train()
         stopped_early = False
@@ -270,26 +285,12 @@ class Engine:
                     spent = self._budget_spent(state)
                     self._follow_budget(state, spent)
                     stopped_early = spent >= 1
-                for out in result.outputs:
-                    for name, value in output_metrics(out).items():
-                        window[name] = window.get(name, 0.0) + float(value)
-                window_batches += len(result.outputs)
-                window_tokens += result.tokens
-                window_flops += result.flops
+                window.add(result)
                 bar.update(1)
                 if state.step % self.log_every == 0 or state.step == self.max_steps:
-                    metrics = self._reduce_window(window, window_batches)
-                    elapsed = time.perf_counter() - window_start
-                    metrics.update(lr=self.scheduler.get_last_lr()[0],
-                                   tokens_per_s=window_tokens * self.acc.num_processes / max(elapsed, 1e-9),
-                                   epoch=state.epoch, samples=state.samples, tokens=state.tokens,
-                                   train_seconds=state.train_seconds)
-                    metrics.update(self._step_stats(result, window_flops, elapsed))
-                    if main:
-                        self.tracker.log({f"train/{k}": v for k, v in metrics.items()}, step=state.step)
+                    metrics = self._log(window, result, state)
                     bar.set_postfix(loss=f"{metrics.get('loss', math.nan):.3f}", lr=f"{metrics['lr']:.2e}")
-                    window, window_batches, window_tokens, window_start = {}, 0, 0, time.perf_counter()
-                    window_flops = 0.0
+                    window = _Window()
                 if evaluate and self.eval_every and state.step % self.eval_every == 0 and state.step < self.max_steps:
                     self._evaluate(evaluate, state)
                 if self.save_every and state.step % self.save_every == 0 and state.step < self.max_steps:
@@ -307,6 +308,19 @@ class Engine:
         self.save(state)
         self._report_skipped(state)
         return state
+
+    def _log(self, window: "_Window", result: StepResult, state: TrainState) -> dict[str, float]:
+        """The logged training metrics of the steps since the last log (summed over processes)."""
+        metrics = self._reduce_window(window.sums, window.batches)
+        elapsed = time.perf_counter() - window.start
+        metrics.update(lr=self.scheduler.get_last_lr()[0],
+                       tokens_per_s=window.tokens * self.acc.num_processes / max(elapsed, 1e-9),
+                       epoch=state.epoch, samples=state.samples, tokens=state.tokens,
+                       train_seconds=state.train_seconds)
+        metrics.update(self._step_stats(result, window.flops, elapsed))
+        if self.acc.is_main_process:
+            self.tracker.log({f"train/{k}": v for k, v in metrics.items()}, step=state.step)
+        return metrics
 
     def _budget_spent(self, state: TrainState) -> float:
         """The share of the time budget (--max_minutes of training time, evaluations and checkpoints not counted,
