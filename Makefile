@@ -8,7 +8,7 @@ export DS_BUILD_OPS := 0
 export TORCH_EXTENSIONS_DIR ?= $(HOME)/.cache/torch_extensions
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test test-fast test-full install clean
+.PHONY: demo test test-fast test-full test-floors install clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml constraints-cpu.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,5 +35,15 @@ test-fast: $(VENV)/.installed
 test-full: $(VENV)/.installed
 	ALBA_TEST_BUDGET=full WANDB_MODE=offline $(PY) -m pytest -q -rs
 
+# The fast tier against the oldest versions alba supports (.ci/floors.txt), in a venv of its own.
+FLOORS_VENV ?= .venv-floors
+$(FLOORS_VENV)/.installed: setup.cfg pyproject.toml .ci/floors.txt
+	$(PYTHON) -m venv $(FLOORS_VENV)
+	PIP_CONSTRAINT=$(CURDIR)/.ci/floors.txt $(FLOORS_VENV)/bin/python -m pip install -q -e '.[test]'
+	touch $@
+
+test-floors: $(FLOORS_VENV)/.installed
+	ALBA_TEST_BUDGET=ci WANDB_MODE=offline $(FLOORS_VENV)/bin/python -m pytest -q -rs -m "not slow" $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(FLOORS_VENV) runs .pytest_cache
