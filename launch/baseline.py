@@ -6,14 +6,15 @@ from __future__ import annotations
 if __name__ == "__main__":
     import _bootstrap  # noqa: F401  (must run before the alba imports)
 
-from baselines import memn2n, rnn_lm, text_cnn, word2vec
+from baselines import memn2n, rnn_lm, text_cnn, tfidf, word2vec
 from pretrain.command import config_command, run_fire
 
 # name -> (config class, title, run); a new baseline is one more entry.
 BASELINES = {"memn2n": (memn2n.MemN2NRunConfig, memn2n.TITLE, memn2n.run),
              "rnn_lm": (rnn_lm.RnnLmRunConfig, rnn_lm.TITLE, rnn_lm.run),
              "word2vec": (word2vec.Word2VecRunConfig, word2vec.TITLE, word2vec.run),
-             "text_cnn": (text_cnn.TextCnnRunConfig, text_cnn.TITLE, text_cnn.run)}
+             "text_cnn": (text_cnn.TextCnnRunConfig, text_cnn.TITLE, text_cnn.run),
+             "tfidf": (tfidf.TfidfRunConfig, tfidf.TITLE, tfidf.run)}
 baseline_commands = {name: config_command(name, title, config, run) for name, (config, title, run) in BASELINES.items()}
 
 if __name__ == "__main__":

@@ -128,7 +128,14 @@ def batch_samples(batch: dict) -> int:
     """Examples in a batch: its rows, or its pairs when rows are packed (`pack_ids` numbers a row's pairs)."""
     if "pack_ids" in batch:
         return int(batch["pack_ids"].amax(dim=1).sum())
-    return len(batch["input_ids"])
+    return len(next(iter(batch.values())))
+
+
+def batch_tokens(batch: dict) -> int:
+    """Real (unpadded) tokens in a batch; 0 for a batch of other features (a TF-IDF row)."""
+    if "attention_mask" in batch:
+        return int(batch["attention_mask"].sum())
+    return batch["input_ids"].numel() if "input_ids" in batch else 0
 
 
 def output_metrics(out) -> dict[str, torch.Tensor]:
@@ -383,7 +390,7 @@ class Engine:
                 self.acc.backward(loss)
             outputs.append(out)
             flops += self.flops_per_batch(mb) if self.flops_per_batch else 0.0
-            tokens += int(mb["attention_mask"].sum()) if "attention_mask" in mb else mb["input_ids"].numel()
+            tokens += batch_tokens(mb)
         # The norm is computed (without clipping when grad_clip is 0) to catch non-finite gradients. DeepSpeed
         # clips and checks inside its own step and may report no norm (None).
         grad_norm = self.acc.clip_grad_norm_(self.model.parameters(), self.grad_clip or math.inf)
