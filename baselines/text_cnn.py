@@ -7,8 +7,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pretrain.config import ConfigError, RunOptions, option
+from pretrain.config import ConfigError, option
 from pretrain.job import Training, prepare_run_dir, run_training
+
+from .sentence_task import SentenceTaskOptions, labelled_rows
 
 PAD, UNK = "<pad>", "<unk>"
 # Kim (2014), Table 2, SST-2 (full training set, phrases included); a comparison, not a target.
@@ -16,17 +18,10 @@ PAPER_ACCURACY = {"rand": 82.7, "static": 86.8, "non-static": 87.2, "multichanne
 
 
 @dataclass
-class TextCnnRunConfig(RunOptions):
+class TextCnnRunConfig(SentenceTaskOptions):
     """Defaults: Kim (2014), CNN-rand."""
     NAME, JOINED = "text_cnn", ("filter_widths",)
 
-    # -- data
-    data_dir: str = option("", "folder of the task's TSV files (the GLUE layout), e.g. glue/SST-2 (required)",
-                            group="data")
-    task: str = option("sst2", "single-sentence GLUE task whose columns and labels the files have", ("sst2", "cola"),
-                        "data")
-    train_file: str = option("train.tsv", "training TSV inside data_dir", group="data")
-    eval_file: str = option("dev.tsv", "evaluation TSV inside data_dir (with labels)", group="data")
     # -- model
     model: str = option("word", "'word': Kim's word CNN (the options below up to --max_norm); 'char': the "
                          "character-level CNN of Zhang et al. 2015, small (--char_length, --char_lr)", ("word", "char"),
@@ -83,22 +78,11 @@ def load_data(cfg: TextCnnRunConfig) -> dict:
 
     from data_pipeline import DataError
     from data_pipeline.vocabulary import Vocabulary
-    from data_pipeline.glue import get_task, read_glue_file
     from modeling.baselines.text_cnn import starting_vectors
     from modeling.baselines.word_vectors import WordVectors
 
-    task = get_task(cfg.task)
+    task, raw = labelled_rows(cfg)
     root = Path(cfg.data_dir)
-    if not root.is_dir():
-        raise ConfigError(f"--data_dir {root} is not a directory")
-    raw = {}
-    for name, file in (("train", cfg.train_file), ("eval", cfg.eval_file)):
-        examples = read_glue_file(root / file, task)
-        unlabeled = next((e for e in examples if e.label is None), None)
-        if unlabeled is not None or not examples:
-            raise DataError(f"{root / file}: {'no examples' if not examples else 'no label column'}; "
-                            f"training and evaluation need labelled rows")
-        raw[name] = [(e.text_a, e.label) for e in examples]
     if cfg.model == "char":
         from modeling.baselines.char_cnn import quantize
         return {"task": task, "vocab": None, **{name: (list(quantize([w for w, _ in rows], cfg.char_length)),
@@ -164,8 +148,6 @@ def _model(cfg: TextCnnRunConfig, data: dict, steps_per_epoch: int):
 def run(cfg: TextCnnRunConfig):
     from pretrain.sampler import GlobalBatchSampler
 
-    if not cfg.data_dir:
-        raise ConfigError("--data_dir is required: a folder holding the task's train/dev TSV files")
     data = load_data(cfg)  # a bad file stops here, before anything is written
     train_ids, train_labels = data["train"]
     eval_ids, eval_labels = data["eval"]

@@ -5,25 +5,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from data_pipeline.tfidf import IDF_VARIANTS, TF_VARIANTS
-from pretrain.config import ConfigError, RunOptions, option
+from pretrain.config import ConfigError, option
 from pretrain.job import Training, prepare_run_dir, run_training
+
+from .sentence_task import SentenceTaskOptions, labelled_rows
 
 
 @dataclass
-class TfidfRunConfig(RunOptions):
+class TfidfRunConfig(SentenceTaskOptions):
     """Defaults: scikit-learn's TfidfVectorizer (raw tf, smoothed log idf, L2 rows) on unigrams and bigrams."""
     NAME = "tfidf"
 
-    # -- data
-    data_dir: str = option("", "folder of the task's TSV files (the GLUE layout), e.g. glue/SST-2 (required)",
-                           group="data")
-    task: str = option("sst2", "single-sentence GLUE task whose columns and labels the files have", ("sst2", "cola"),
-                       "data")
-    train_file: str = option("train.tsv", "training TSV inside data_dir", group="data")
-    eval_file: str = option("dev.tsv", "evaluation TSV inside data_dir (with labels)", group="data")
     # -- model
     tf: str = option("raw", "term frequency: 'raw' count, 'binary', 'log' (1 + ln count), 'double_norm' (0.5 + 0.5 "
                      "count / the document's largest count) or 'max_norm' (count / the largest)", TF_VARIANTS, "model")
@@ -47,20 +41,12 @@ class TfidfRunConfig(RunOptions):
 def run(cfg: TfidfRunConfig):
     import torch
 
-    from data_pipeline.glue import get_task, read_glue_file
     from data_pipeline.tfidf import Tfidf
     from modeling.baselines.linear import LinearClassifier, LinearClassifierConfig
     from pretrain.sampler import GlobalBatchSampler
 
-    if not cfg.data_dir:
-        raise ConfigError("--data_dir is required: a folder holding the task's train/dev TSV files")
-    task = get_task(cfg.task)
-    rows = {}
-    for name, file in (("train", cfg.train_file), ("eval", cfg.eval_file)):
-        examples = read_glue_file(Path(cfg.data_dir) / file, task)  # a bad row names file and line
-        if not examples or any(e.label is None for e in examples):
-            raise ConfigError(f"{Path(cfg.data_dir) / file}: training and evaluation need labelled rows")
-        rows[name] = ([e.text_a for e in examples], torch.tensor([e.label for e in examples]))
+    task, labelled = labelled_rows(cfg)
+    rows = {name: ([text for text, _ in pairs], torch.tensor([y for _, y in pairs])) for name, pairs in labelled.items()}
     if len(rows["train"][0]) < cfg.batch_size:
         raise ConfigError(f"{len(rows['train'][0])} training sentences are too few for --batch_size={cfg.batch_size}")
     vectorizer = Tfidf(cfg.tf, cfg.idf, cfg.ngrams, cfg.min_df, l2=cfg.l2_rows).fit(rows["train"][0])
