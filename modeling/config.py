@@ -13,6 +13,7 @@ class ConfigError(ValueError):
 ACTIVATIONS = ("gelu", "gelu_new")
 SHARING_MODES = ("none", "all", "attention", "ffn")
 SENTENCE_HEADS = ("sop", "nsp", "none")
+UNPAD_MODES = ("auto", "always", "jagged", "never")
 
 
 class SavedConfig:
@@ -61,6 +62,9 @@ class ModelConfig(SavedConfig):
     # Implementation options: they change speed, memory or checking, never what the model computes.
     gradient_checkpointing: bool = False  # recompute each layer's activations in backward instead of storing them
     compile_layers: bool = False  # torch.compile every attention and feed-forward block (in place: same weights)
+    # Padded batches skip their padding: "auto" (training batches where padding is a large share), "always",
+    # "never"; "jagged" is "always" with the nested-tensor attention core (CUDA's choice) on any device.
+    unpad: str = "auto"
     debug_checks: bool = False  # range-check token/segment ids in every forward off CPU too (costs a device sync)
 
     def __post_init__(self):
@@ -82,7 +86,7 @@ class ModelConfig(SavedConfig):
             if not _is_real(value) or value <= 0:
                 raise ConfigError(f"{name}={value!r} must be a positive number")
         for name, allowed in (("hidden_act", ACTIVATIONS), ("sharing", SHARING_MODES),
-                              ("sentence_head", SENTENCE_HEADS)):
+                              ("sentence_head", SENTENCE_HEADS), ("unpad", UNPAD_MODES)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be one of {', '.join(map(repr, allowed))}")
         if self.num_hidden_groups > self.num_hidden_layers:
@@ -128,7 +132,8 @@ def _is_real(value) -> bool:
 _BERT = dict(vocab_size=30522, hidden_act="gelu", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
              max_position_embeddings=512, type_vocab_size=2, initializer_range=0.02, layer_norm_eps=1e-12,
              sharing="none", num_hidden_groups=1, inner_group_num=1, embedding_projection=None, sentence_head="nsp",
-             pad_token_id=0, gradient_checkpointing=False, compile_layers=False, debug_checks=False)
+             pad_token_id=0, gradient_checkpointing=False, compile_layers=False, unpad="auto",
+             debug_checks=False)
 # ALBERT: E = 128, all layers shared, tanh GELU, dropout 0, SOP (REFERENCE.md §3).
 _ALBERT = dict(_BERT, vocab_size=30000, embedding_size=128, hidden_act="gelu_new", hidden_dropout_prob=0.0,
                attention_probs_dropout_prob=0.0, sharing="all", sentence_head="sop")
