@@ -84,7 +84,7 @@ class RunOptions:
 class LaunchOptions(RunOptions):
     """Run options of a job that scales out: the processes come from the launcher (torchrun, deepspeed,
     accelerate launch), each taking its share of every batch; with precision, DeepSpeed and accumulation."""
-    RESUMABLE_CHANGES = RunOptions.RESUMABLE_CHANGES + ("grad_accum_steps", "deepspeed_config")
+    RESUMABLE_CHANGES = RunOptions.RESUMABLE_CHANGES + ("grad_accum_steps", "deepspeed_config", "compile")
 
     grad_accum_steps: int = option(1, "micro-batches per optimizer step on each process (same global batch, less "
                                     "memory)", group="launch")
@@ -93,6 +93,8 @@ class LaunchOptions(RunOptions):
     deepspeed_config: str = option("", "DeepSpeed JSON config (ZeRO stage, offload; see launch/configs/); batch size, "
                                     "accumulation, precision and clipping come from this run config and may be 'auto' "
                                     "there", group="launch")
+    compile: bool = option(False, "torch.compile the whole model (in place: same weights and checkpoints); the first "
+                            "steps of each batch shape wait for compiling", group="launch")
 
     def check(self, positive: tuple[str, ...] = ()) -> None:
         super().check((*positive, "grad_accum_steps"))

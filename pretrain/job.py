@@ -90,6 +90,8 @@ def run_training(cfg: RunOptions, out: Path, checkpoint: Path | None, training: 
     if main:
         print(f"[alba] {training.describe}; {acc.num_processes} process(es) on {acc.device}"
               + (f"; resuming at step {state.step}" if checkpoint else ""), flush=True)
+    if isinstance(cfg, LaunchOptions) and cfg.compile:
+        training.model.compile()  # in place: parameter names, checkpoints and exports stay as they are
     tracker = Tracker(out, tracked or cfg.to_dict(), wandb=cfg.wandb, project=cfg.wandb_project, enabled=main,
                       tensorboard=cfg.tensorboard,
                       resume_step=state.step if checkpoint else None)

@@ -110,3 +110,21 @@ def test_a_time_budget_fits_warmup_and_decay(tmp_path):
     assert max(lrs) > 0.8e-3 and 0 < peak < steps * 0.3  # warmed up within the first tenth of the time, or so
     assert lrs[-1] < 0.1e-3  # decayed to the end of the budget
     assert all(b <= a + 1e-12 for a, b in zip(lrs[peak:], lrs[peak + 1:]))  # and only down from the peak
+
+
+@pytest.mark.slow
+def test_compiled_run_equals_eager(tmp_path):
+    """--compile: the whole model compiled in place trains the same (losses to float rounding: compiled kernels
+    fuse and reorder arithmetic; no dropout in this model) and saves the same weight names."""
+    losses = {}
+    for compiled in (False, True):
+        out = tmp_path / f"compiled-{compiled}"
+        proc = run_cli(SCRIPT, *SYNTHETIC, "--max_steps=4", "--log_every=1", f"--compile={compiled}",
+                       f"--output_dir={out}")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        losses[compiled] = [r["train/loss"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())
+                            if "train/loss" in r]
+        assert len(losses[compiled]) == 4
+    assert losses[True] == pytest.approx(losses[False], abs=1e-4)
+    assert load_file(tmp_path / "compiled-True" / "model.safetensors").keys() == \
+        load_file(tmp_path / "compiled-False" / "model.safetensors").keys()
