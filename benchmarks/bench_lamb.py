@@ -11,7 +11,6 @@ The weights after the same steps are compared too (largest absolute difference).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -35,6 +34,7 @@ os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.step_timing import run_rows  # noqa: E402
 from modeling import AlbaForPreTraining, ModelConfig  # noqa: E402
 from pretrain.lamb import Lamb  # noqa: E402
 
@@ -85,13 +85,8 @@ def measure(name: str, device) -> dict:
 
 
 def main():
-    torch.set_num_threads(ARGS.threads)
-    device = torch.device(ARGS.device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {ARGS.threads} threads"
-    print(f"LAMB step, {name}")
-    results = [measure(m, device) for m in ARGS.models]
-    if ARGS.json:
-        Path(ARGS.json).write_text(json.dumps({"args": vars(ARGS), "device": name, "results": results}, indent=1))
+    run_rows(ARGS, "LAMB step", ARGS.models,
+             measure)
 
 
 if __name__ == "__main__":

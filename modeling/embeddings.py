@@ -26,7 +26,8 @@ class Embeddings(nn.Module):
                      position_ids: torch.Tensor | None = None) -> None:
         """Shapes and the length are always checked (free). Id ranges are checked on CPU tensors always, and on
         accelerators only with `debug_checks`: reading the min/max back waits for the device, every step. Without
-        the check an out-of-range id is an opaque index error on CPU and a device-side assert on CUDA."""
+        the check an out-of-range id is an opaque index error on CPU and a device-side assert on CUDA. A compiled
+        model skips it: reading values back would split its graph."""
         if input_ids.dim() != 2:
             raise ValueError(f"input_ids must be (batch, length); got shape {tuple(input_ids.shape)}")
         for name, ids in (("token_type_ids", token_type_ids), ("position_ids", position_ids)):
@@ -36,7 +37,8 @@ class Embeddings(nn.Module):
         if input_ids.shape[1] > self.position_embeddings.num_embeddings:
             raise ValueError(f"sequence length {input_ids.shape[1]} exceeds max_position_embeddings="
                              f"{self.position_embeddings.num_embeddings}")
-        if input_ids.numel() and (self.debug_checks or input_ids.device.type == "cpu"):
+        if input_ids.numel() and (self.debug_checks or input_ids.device.type == "cpu") and \
+                not torch.compiler.is_compiling():
             for name, ids, size, field in (("input_ids", input_ids, self.word_embeddings.num_embeddings, "vocab_size"),
                                            ("token_type_ids", token_type_ids,
                                             self.token_type_embeddings.num_embeddings, "type_vocab_size"),

@@ -81,7 +81,8 @@ class Encoder(nn.Module):
         return self.ffn[f](self.attention[a](hidden, keep, unpadded))
 
     def _unpadded(self, hidden, attention_mask, pack_ids, keep) -> Unpadded | None:
-        if self.unpad == "never" or (attention_mask is None and pack_ids is None):
+        if self.unpad == "never" or (attention_mask is None and pack_ids is None) or (
+                self.unpad == "auto" and torch.compiler.is_compiling()):  # a data-dependent shape splits the graph
             return None
         real = torch.ones_like(hidden[..., 0], dtype=torch.bool)
         for mask in (attention_mask, pack_ids):

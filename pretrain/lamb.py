@@ -5,12 +5,16 @@ trust ratio ‖w‖/‖r‖ (1 where either norm is 0, optionally clamped) scale
 trust ratio for parameters without weight decay (LayerNorm, biases); NVIDIA's NVLAMB applies it everywhere:
 `trust_all=True` selects the latter.
 
-`foreach=True` runs each step as a handful of multi-tensor kernels over the whole group instead of a Python loop
-over tensors (the default on CUDA); the math, including the per-tensor trust ratio, is the same.
+`foreach=True` runs each step as a handful of multi-tensor kernels instead of a Python loop over tensors; the
+math, including the per-tensor trust ratio, is the same. On CUDA they run over the whole group at once; on CPU over
+chunks of about CPU_CHUNK_BYTES of parameters, so that a chunk stays in cache through the step's dozen passes (one
+pass after another over a whole model's weights would go to memory each time). Measured in benchmarks/RESULTS.md.
 """
 from __future__ import annotations
 
 import torch
+
+CPU_CHUNK_BYTES = 1 << 20
 
 
 class Lamb(torch.optim.Optimizer):
@@ -44,7 +48,11 @@ class Lamb(torch.optim.Optimizer):
             foreach = group.get("foreach")  # absent from state saved before the option existed
             if foreach is None:
                 foreach = params[0].is_cuda
-            (self._step_foreach if foreach else self._step_loop)(group, params)
+            if not foreach:
+                self._step_loop(group, params)
+                continue
+            for chunk in _chunks(params):
+                self._step_foreach(group, chunk)
         return loss
 
     def statistics(self) -> dict[str, float]:
@@ -107,6 +115,20 @@ class Lamb(torch.optim.Optimizer):
             self._ratios.append(ratios)
             torch._foreach_mul_(updates, list(ratios.unbind()))
         torch._foreach_add_(params, updates, alpha=-group["lr"])
+
+
+def _chunks(params: list[torch.Tensor]):
+    if params[0].is_cuda:
+        yield params
+        return
+    chunk, size = [], 0
+    for p in params:
+        if chunk and size + p.nbytes > CPU_CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(p)
+        size += p.nbytes
+    yield chunk
 
 
 def _trust_ratio(w_norm: torch.Tensor, u_norm: torch.Tensor, max_ratio: float | None) -> torch.Tensor:
