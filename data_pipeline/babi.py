@@ -1,5 +1,5 @@
 """The bAbI question-answering tasks (Weston et al. 2015): reading the files and turning questions into the memory
-tensors of an end-to-end memory network.
+tensors of a memory network (end-to-end, or strongly supervised by the supporting facts).
 
 File format: every line is `ID text`. IDs count up from 1 within a story and a line with ID 1 starts a new story.
 A fact is plain text; a question is `ID question?<TAB>answer<TAB>supporting IDs`, the supporting IDs naming earlier
@@ -139,32 +139,55 @@ class Example:
     memory: list[list[int]]  # the facts before the question, most recent first, at most memory_size of them
     question: list[int]
     answer: int
+    supporting: tuple[int, ...] = ()  # the memory slots of the supporting facts, in the file's order (those that
+    # fell out of the memory window are left out)
 
 
-def make_examples(stories: Sequence[Story], vocab: BabiVocabulary, memory_size: int) -> list[Example]:
-    """One example per question; its memory holds the `memory_size` most recent facts of its story."""
+def make_examples(stories: Sequence[Story], vocab: BabiVocabulary, memory_size: int | None) -> list[Example]:
+    """One example per question; its memory holds the `memory_size` most recent facts of its story (None: all)."""
     examples = []
     for story in stories:
         for q in story.questions:
-            recent = story.facts[max(0, q.num_facts - memory_size):q.num_facts]
-            examples.append(Example([vocab.ids(f) for f in reversed(recent)], vocab.ids(q.words),
-                                    vocab.index.get(q.answer, UNK)))
+            first = 0 if memory_size is None else max(0, q.num_facts - memory_size)
+            slots = tuple(q.num_facts - 1 - f for f in q.supporting if f >= first)  # slot 0: the most recent
+            examples.append(Example([vocab.ids(f) for f in reversed(story.facts[first:q.num_facts])],
+                                    vocab.ids(q.words), vocab.index.get(q.answer, UNK), slots))
     return examples
+
+
+def check_supporting(path: str | os.PathLike, stories: Sequence[Story], most: int) -> None:
+    """Strong supervision needs every question to name 1 to `most` supporting facts; a DataError names the file
+    and line of the first that does not."""
+    for q in (q for story in stories for q in story.questions):
+        if not 1 <= len(q.supporting) <= most:
+            raise DataError(f"{path}, line {q.line}: {len(q.supporting)} supporting facts; strong supervision "
+                            f"with {most} hops needs 1 to {most}")
+
+
+def supporting_slots(examples: Sequence[Example], hops: int) -> np.ndarray:
+    """The supporting facts' memory slots of a batch, [examples, hops]; -1 where a question has fewer facts than
+    hops (the memory network's 'no further fact')."""
+    slots = np.full((len(examples), hops), -1, dtype=np.int64)
+    for i, ex in enumerate(examples):
+        slots[i, :len(ex.supporting)] = ex.supporting[:hops]
+    return slots
 
 
 def with_empty_memories(example: Example, noise: float, rng: np.random.Generator) -> Example:
     """Random noise (Sukhbaatar et al. §4.1): ceil(noise x facts) empty memories inserted at random slots. They hold
     no words, only a temporal encoding, so the model cannot rely on a fact's exact distance in time."""
-    memory = list(example.memory)
+    memory, supporting = list(example.memory), example.supporting
     for _ in range(math.ceil(noise * len(memory))):
-        memory.insert(int(rng.integers(len(memory) + 1)), [])
-    return Example(memory, example.question, example.answer)
+        at = int(rng.integers(len(memory) + 1))
+        memory.insert(at, [])
+        supporting = tuple(s + (s >= at) for s in supporting)  # the facts behind the new slot move one back
+    return Example(memory, example.question, example.answer, supporting)
 
 
-def collate(examples: Sequence[Example], memory_size: int) -> dict[str, np.ndarray]:
+def collate(examples: Sequence[Example], memory_size: int | None) -> dict[str, np.ndarray]:
     """Pad a batch into arrays: `input_ids` (question words), `memory` (slot x word; slot 0 the most recent fact),
     `memory_mask` (1 for a slot that holds a memory, empty or not) and `answers`. Only the `memory_size` most
-    recent slots are kept."""
+    recent slots are kept (None: all)."""
     slots = [ex.memory[:memory_size] for ex in examples]
     n_slots = max(1, max(len(m) for m in slots))
     n_words = max([1] + [len(s) for m in slots for s in m])

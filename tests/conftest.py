@@ -110,6 +110,44 @@ def remove_deepspeed_shared_memory():
             buffer.unlink(missing_ok=True)
 
 
+def metric_records(run: Path) -> list[dict]:
+    """The records of a run's metrics.jsonl."""
+    import json
+    return [json.loads(line) for line in (run / "metrics.jsonl").open()]
+
+
+def cut_back(whole: Path, cut: Path, step: int, sub: str = "") -> None:
+    """Copy the finished run `whole` to `cut` as if it had stopped after the checkpoint at `step`: later checkpoints,
+    the final weights and results, and later metrics are left out. `sub`: the folder of the run that holds the
+    checkpoints (a bAbI task's)."""
+    import json
+    import shutil
+    shutil.copytree(whole, cut)
+    for path in list((cut / sub / "checkpoints").glob("step-*")):
+        if int(path.name.split("-")[1]) > step:
+            shutil.rmtree(path)
+    (cut / sub / "checkpoints" / "latest").write_text(f"step-{step:08d}")
+    for path in (cut / sub / "model.safetensors", cut / sub / "config.json", cut / sub / "results.json",
+                 cut / "results.json"):
+        path.unlink(missing_ok=True)
+    (cut / sub / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in metric_records(whole / sub)
+                                                     if r["step"] <= step))
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    """Two runs ended bit-identical: the same final weights, and the same logged metrics but for wall-clock
+    figures."""
+    import torch
+    from safetensors.torch import load_file
+    wa, wb = load_file(a / "model.safetensors"), load_file(b / "model.safetensors")
+    assert wa.keys() == wb.keys()
+    for name in wa:
+        torch.testing.assert_close(wb[name], wa[name], rtol=0, atol=0, msg=name)
+    stable = lambda run: [{k: v for k, v in r.items() if k != "time" and not k.endswith(("_per_s", "_seconds"))}
+                          for r in metric_records(run)]
+    assert stable(b) == stable(a)
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked `gpu` skip, with their reason, where torch sees no CUDA device."""
     import torch

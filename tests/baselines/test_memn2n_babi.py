@@ -1,13 +1,10 @@
 """`alba baseline memn2n` end to end on the real bAbI task-1 files: the paper's error, resume through the engine,
 help and bad input."""
 import json
-import shutil
 
 import pytest
-import torch
-from safetensors.torch import load_file
 
-from conftest import BUDGET, ROOT, run_cli
+from conftest import BUDGET, assert_same_run, cut_back, metric_records, run_cli
 
 # Measured on 1 CPU thread (seed 0): validation error reaches 0 by epoch 6 and test error is 0.0% after 10 and
 # after 100 epochs. The ci budget trains 10 epochs, 'full' the paper's 100; both must reach the paper's <= 1%.
@@ -36,7 +33,7 @@ def test_task1_test_error_at_most_one_percent(shared_data, tmp_path):
     row = next(line for line in proc.stdout.splitlines() if line.startswith("1: 1 supporting fact"))
     assert float(row.split()[-2]) == pytest.approx(100 * error, abs=0.05)
     assert "Mean error (%)" in proc.stdout and "Failed tasks (err. > 5%)" in proc.stdout
-    records = [json.loads(line) for line in (out / "task-1" / "metrics.jsonl").open()]
+    records = metric_records(out / "task-1")
     switched = [r["step"] for r in records if r.get("eval/softmax_on") == 1.0]
     assert switched and any(r.get("eval/softmax_on") == 0.0 for r in records)  # linear start ended on its own
     # lr 0.005 during linear start, then 0.01; halved every 25 epochs of 9000 // 32 steps (the logged lr is the
@@ -56,27 +53,12 @@ def test_resume_mid_epoch_during_linear_start_gives_the_uninterrupted_run(shared
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     proc = alba(*args, f"--output_dir={whole}")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    shutil.copytree(whole, cut)
-    task = cut / "task-1"
-    for path in list((task / "checkpoints").glob("step-*")):
-        if path.name > "step-00000700":
-            shutil.rmtree(path)
-    (task / "checkpoints" / "latest").write_text("step-00000700")
-    for name in ("model.safetensors", "config.json", "results.json"):
-        (task / name).unlink()
-    (cut / "results.json").unlink()
-    records = lambda run: [json.loads(l) for l in (run / "task-1" / "metrics.jsonl").open()]
-    (task / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records(whole) if r["step"] <= 700))
+    cut_back(whole, cut, 700, "task-1")
     resumed = alba(*args, f"--output_dir={cut}", "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resuming at step 700" in resumed.stdout
-    a, b = load_file(whole / "task-1" / "model.safetensors"), load_file(task / "model.safetensors")
-    for name in a:
-        torch.testing.assert_close(b[name], a[name], rtol=0, atol=0, msg=name)
-    stable = lambda run: [{k: v for k, v in r.items() if k != "time" and not k.endswith(("_per_s", "_seconds"))}
-                          for r in records(run)]  # wall-clock figures differ; everything else must not
-    assert stable(cut) == stable(whole)
-    softmax = [r["eval/softmax_on"] for r in records(whole) if "eval/softmax_on" in r]
+    assert_same_run(whole / "task-1", cut / "task-1")
+    softmax = [r["eval/softmax_on"] for r in metric_records(whole / "task-1") if "eval/softmax_on" in r]
     assert softmax[:2] == [0.0, 0.0] and softmax[-1] == 1.0  # the switch happened after the resume point
 
 
