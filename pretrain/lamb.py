@@ -5,8 +5,8 @@ trust ratio ‖w‖/‖r‖ (1 where either norm is 0, optionally clamped) scale
 trust ratio for parameters without weight decay (LayerNorm, biases); NVIDIA's NVLAMB applies it everywhere:
 `trust_all=True` selects the latter.
 
-`foreach=True` runs each step as a handful of multi-tensor kernels instead of a Python loop over tensors; the
-math, including the per-tensor trust ratio, is the same. On CUDA they run over the whole group at once; on CPU over
+The step runs as a handful of multi-tensor kernels (`foreach=True`, the default) instead of a Python loop over
+tensors (`foreach=False`); the math, including the per-tensor trust ratio, is the same, and so are the results. On CUDA they run over the whole group at once; on CPU over
 chunks of about CPU_CHUNK_BYTES of parameters, so that a chunk stays in cache through the step's dozen passes (one
 pass after another over a whole model's weights would go to memory each time). Measured in benchmarks/RESULTS.md.
 """
@@ -19,7 +19,7 @@ CPU_CHUNK_BYTES = 1 << 20
 
 class Lamb(torch.optim.Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0, bias_correction=True,
-                 trust_all=False, max_trust_ratio=None, foreach=None):
+                 trust_all=False, max_trust_ratio=None, foreach=True):
         if lr <= 0 or eps <= 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1) or weight_decay < 0:
             raise ValueError(f"invalid LAMB hyperparameters lr={lr} betas={betas} eps={eps} wd={weight_decay}")
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, bias_correction=bias_correction,
@@ -45,10 +45,7 @@ class Lamb(torch.optim.Optimizer):
                     state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["step"] += 1
-            foreach = group.get("foreach")  # absent from state saved before the option existed
-            if foreach is None:
-                foreach = params[0].is_cuda
-            if not foreach:
+            if group.get("foreach") is False:  # older checkpoints hold None or nothing: the default
                 self._step_loop(group, params)
                 continue
             for chunk in _chunks(params):

@@ -67,9 +67,13 @@ def test_trust_ratio_makes_step_scale_free():
     np.testing.assert_allclose(small, large, rtol=1e-6)
 
 
-def test_foreach_step_equals_the_loop_in_float32():
+@pytest.mark.parametrize("chunk_bytes", [1 << 20, 600])
+def test_foreach_step_equals_the_loop_in_float32(monkeypatch, chunk_bytes):
     """The multi-tensor step against the per-tensor loop on a model's mix of shapes (a zero tensor too), with and
-    without weight decay, over 10 steps: equal to 1e-7 (the norms' summation order may differ in the last bit)."""
+    without weight decay, over 10 steps, in one chunk and in many: equal to 1e-7 (the norms' summation order may
+    differ in the last bit)."""
+    import pretrain.lamb as lamb
+    monkeypatch.setattr(lamb, "CPU_CHUNK_BYTES", chunk_bytes)
     torch.manual_seed(0)
     shapes = [(64, 32), (32,), (128, 64), (64,), (3, 5, 7), (1,), (0,)]
     weights = [torch.randn(s) for s in shapes]
