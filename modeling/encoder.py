@@ -73,7 +73,8 @@ class Encoder(nn.Module):
                 hidden = self._layer(a, f, hidden, keep, unpadded)
         if unpadded is not None:
             B, T = unpadded.rows, unpadded.length
-            hidden = hidden.new_zeros(B * T, hidden.shape[-1]).index_copy(0, unpadded.index, hidden).unflatten(0, (B, T))
+            flat = hidden.new_zeros(B * T, hidden.shape[-1]).index_copy(0, unpadded.index, hidden)
+            hidden = flat.unflatten(0, (B, T))
         return hidden
 
     def _layer(self, a: int, f: int, hidden: torch.Tensor, keep: torch.Tensor | None,

@@ -6,9 +6,10 @@ trust ratio for parameters without weight decay (LayerNorm, biases); NVIDIA's NV
 `trust_all=True` selects the latter.
 
 The step runs as a handful of multi-tensor kernels (`foreach=True`, the default) instead of a Python loop over
-tensors (`foreach=False`); the math, including the per-tensor trust ratio, is the same, and so are the results. On CUDA they run over the whole group at once; on CPU over
-chunks of about CPU_CHUNK_BYTES of parameters, so that a chunk stays in cache through the step's dozen passes (one
-pass after another over a whole model's weights would go to memory each time). Measured in benchmarks/RESULTS.md.
+tensors (`foreach=False`); the math, including the per-tensor trust ratio, is the same, and so are the results. On
+CUDA the kernels run over the whole group at once; on CPU over chunks of about CPU_CHUNK_BYTES of parameters, so
+that a chunk stays in cache through the step's dozen passes (one pass after another over a whole model's weights
+would go to memory each time). Measured in benchmarks/RESULTS.md.
 """
 from __future__ import annotations
 

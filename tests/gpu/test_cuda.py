@@ -32,8 +32,9 @@ def _torchrun(*args, timeout=600):
 
 
 def test_mixed_precision_trains_like_fp32(tmp_path):
-    """bf16 autocast and fp16 with loss scaling on CUDA: the loss curve follows fp32's (within 5% at every step of
-    40), and fp16 logs its loss scale."""
+    """bf16 autocast and fp16 with loss scaling on CUDA: the first loss is fp32's to rounding, the last ten steps'
+    mean within 5% of fp32's (fp16 may skip its first steps while the loss scale settles), and fp16 logs its loss
+    scale."""
     losses = {}
     for precision in ("fp32", "bf16", "fp16"):
         out = tmp_path / precision
@@ -41,8 +42,12 @@ def test_mixed_precision_trains_like_fp32(tmp_path):
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "on cuda" in proc.stdout
         losses[precision] = _losses(out)
+    tail = lambda xs: sum(xs[-10:]) / 10
     for precision in ("bf16", "fp16"):
-        assert losses[precision] == pytest.approx(losses["fp32"], rel=0.05), precision
+        print(f"{precision}: first loss {losses[precision][0]:.4f}, last ten {tail(losses[precision]):.4f}; fp32 "
+              f"{losses['fp32'][0]:.4f}, {tail(losses['fp32']):.4f}")
+        assert losses[precision][0] == pytest.approx(losses["fp32"][0], rel=0.01), precision
+        assert tail(losses[precision]) == pytest.approx(tail(losses["fp32"]), rel=0.05), precision
     assert losses["fp32"][-1] < 0.8 * losses["fp32"][0]  # it learned something
     scales = [r for r in map(json.loads, (tmp_path / "fp16" / "metrics.jsonl").read_text().splitlines())
               if "train/loss_scale" in r]
