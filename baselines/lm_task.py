@@ -61,11 +61,17 @@ def load_ids(cfg: LmDataOptions, units: str = "word"):
     return splits["description"], vocab, ids
 
 
-def ngram_perplexity(cfg: LmDataOptions, vocab, train_ids, test_ids) -> float:
+def ngram_probabilities(cfg: LmDataOptions, vocab, train_ids, test_ids) -> list[float]:
     """Interpolated Kneser-Ney on exactly the ids the neural model sees (held-out words outside the training
-    vocabulary are <unk> for both), predicting the same targets: every test id after the first."""
+    vocabulary are <unk> for both): its probability of the same targets, every test id after the first."""
     from modeling.baselines.ngram import KneserNeyLM
 
     words = vocab.words
     lm = KneserNeyLM([words[i] for i in train_ids], words, order=cfg.ngram_order)
-    return lm.perplexity([words[i] for i in test_ids])
+    return lm.probabilities([words[i] for i in test_ids])
+
+
+def ngram_perplexity(cfg: LmDataOptions, vocab, train_ids, test_ids) -> float:
+    from modeling.baselines.ngram import perplexity
+
+    return perplexity(ngram_probabilities(cfg, vocab, train_ids, test_ids))

@@ -8,7 +8,6 @@ direct connections from the words to the output (W = 0 without them).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -17,6 +16,7 @@ from torch import nn
 
 from ..config import SavedConfig
 from ..model import AlbaPreTrainedModel
+from .ngram import perplexity
 
 
 @dataclass
@@ -79,17 +79,22 @@ def contexts(ids, order: int, pad: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def window_perplexity(model: NeuralProbabilisticLM, ids, pad: int, batch: int = 2048) -> float:
-    """exp(mean NLL) of every id after the first of one stream, each given its window (see `contexts`)."""
+def window_probabilities(model: NeuralProbabilisticLM, ids, pad: int, batch: int = 2048) -> torch.Tensor:
+    """The model's probability of every id after the first of one stream, each given its window (see `contexts`),
+    in float64 on the CPU."""
     ids = torch.as_tensor(ids)
     if ids.numel() < 2:
         raise ValueError(f"perplexity needs at least 2 ids, got {ids.numel()}")
     was_training = model.training
     model.eval()
     device = model.C.weight.device
-    rows, targets, nll = contexts(ids, model.config.order, pad).to(device), ids[1:].to(device), 0.0
+    rows, targets, found = contexts(ids, model.config.order, pad).to(device), ids[1:].to(device), []
     for lo in range(0, len(targets), batch):
-        out = model(rows[lo:lo + batch], targets[lo:lo + batch])
-        nll += float(out.token_loss) * int(out.token_total)
+        logits = model(rows[lo:lo + batch]).logits.double()
+        found.append(logits.log_softmax(-1).gather(1, targets[lo:lo + batch, None])[:, 0].exp().cpu())
     model.train(was_training)
-    return math.exp(nll / len(targets))
+    return torch.cat(found)
+
+
+def window_perplexity(model: NeuralProbabilisticLM, ids, pad: int, batch: int = 2048) -> float:
+    return perplexity(window_probabilities(model, ids, pad, batch).tolist())
