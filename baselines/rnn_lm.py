@@ -7,10 +7,11 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
-from pretrain.config import ConfigError, RunOptions, option, typed_options
+from pretrain.config import ConfigError, option, typed_options
 from pretrain.job import Training, prepare_run_dir, run_training
+
+from .lm_task import LmDataOptions, load_ids, ngram_perplexity
 
 # "small" and "medium": Zaremba et al. (2014), the non-regularized and regularized PTB models (REFERENCE.md §6),
 # made for PTB's 930k training words; the values and the schedule lr * decay^max(0, epoch + 1 - decay_after) are
@@ -26,22 +27,14 @@ PRESETS = {
     "split": dict(hidden_size=300, num_layers=1, unroll=20, batch_size=20, lr=1.0, grad_clip=5.0, decay_after=4,
                   lr_decay=0.6, epochs=10, dropout=0.4, init_range=0.1, tie_weights=True),
 }
-TRAIN, VALID, TEST = "ptb.train.txt", "ptb.valid.txt", "ptb.test.txt"
 
 
 @dataclass
-class RnnLmRunConfig(RunOptions):
+class RnnLmRunConfig(LmDataOptions):
     """Defaults: the "split" preset; --preset sets another, and any flag given overrides it."""
     NAME = "rnn_lm"
 
-    # -- data
-    data_dir: str = option("", f"directory of the Penn Treebank LM files (required). With {TRAIN} and {TEST} present: "
-                            f"train on {TRAIN}, validate on {VALID}, test on {TEST}; otherwise the first "
-                            f"--train_fraction of --split_file's lines train and the rest test", group="data")
-    split_file: str = option(VALID, "the one file split into training and test text when the full set is absent",
-                              group="data")
-    train_fraction: float = option(0.8, "fraction of split_file's lines (from the start) used for training",
-                                    group="data")
+    # -- data (and the shared ones of LmDataOptions)
     units: str = option("word", "what the model predicts: 'word' (each line's words and <eos>) or 'char' (each "
                          "line's characters and a newline; perplexity is then per character, also shown as bits)",
                          ("word", "char"), "data")
@@ -57,7 +50,6 @@ class RnnLmRunConfig(RunOptions):
     init_range: float = option(0.1, "every weight starts uniform in +-init_range", group="model")
     tie_weights: bool = option(True, "the softmax reuses the embedding matrix (Press & Wolf 2017; not in "
                                 "Zaremba et al.)", group="model")
-    ngram_order: int = option(3, "order of the Kneser-Ney baseline", group="model")
     # -- training
     epochs: int = option(10, "training epochs", group="train")
     unroll: int = option(20, "BPTT steps: tokens per stream per batch", group="train")
@@ -72,9 +64,9 @@ class RnnLmRunConfig(RunOptions):
     temperature: float = option(1.0, "sampling temperature: below 1 sharper, above 1 flatter", group="run")
 
     def __post_init__(self):
-        self.check(positive=("hidden_size", "num_layers", "ngram_order", "epochs", "unroll", "batch_size"))
-        if not 0 < self.train_fraction < 1 or not 0 <= self.dropout < 1:
-            raise ConfigError("--train_fraction must be in (0, 1) and --dropout in [0, 1)")
+        self.check(positive=("hidden_size", "num_layers", "epochs", "unroll", "batch_size"))
+        if not 0 <= self.dropout < 1:
+            raise ConfigError("--dropout must be in [0, 1)")
         if self.temperature <= 0 or self.sample_length < 0:
             raise ConfigError("--temperature must be positive and --sample_length non-negative")
         if self.lr <= 0 or self.init_range <= 0 or not 0 < self.lr_decay <= 1 or self.grad_clip < 0:
@@ -90,47 +82,13 @@ class RnnLmRunConfig(RunOptions):
         return cls(**typed_options(cls, None, {**PRESETS[preset], **values}))  # flags win over the preset
 
 
-def load_splits(cfg: RnnLmRunConfig) -> dict:
-    """Word units (each line's words and <eos>) of the training, validation (or None) and test text."""
-    from data_pipeline.lm_corpus import char_units, read_lm_lines, split_lines, word_units
-
-    to_units = word_units if cfg.units == "word" else char_units
-    root = Path(cfg.data_dir)
-    if not root.is_dir():
-        raise ConfigError(f"--data_dir {root} is not a directory")
-    if (root / TRAIN).is_file() and (root / TEST).is_file():
-        names = {"train": TRAIN, "valid": VALID if (root / VALID).is_file() else None, "test": TEST}
-        return {k: to_units(read_lm_lines(root / v)) if v else None for k, v in names.items()} | {
-            "description": f"{TRAIN} / {names['valid']} / {TEST}"}
-    source = root / cfg.split_file
-    if not source.is_file():
-        raise ConfigError(f"--data_dir {root} holds neither {TRAIN} and {TEST} nor --split_file {cfg.split_file}")
-    train, test = split_lines(read_lm_lines(source), cfg.train_fraction)
-    return {"train": to_units(train), "valid": None, "test": to_units(test),
-            "description": f"first {cfg.train_fraction:g} of {source.name}'s lines / the rest"}
-
-
-def ngram_perplexity(cfg: RnnLmRunConfig, vocab, train_ids, test_ids) -> float:
-    """Interpolated Kneser-Ney on exactly the ids the recurrent model sees (held-out words outside the training
-    vocabulary are <unk> for both), predicting the same targets: every test id after the first."""
-    from modeling.baselines.ngram import KneserNeyLM
-
-    words = vocab.words
-    lm = KneserNeyLM([words[i] for i in train_ids], words, order=cfg.ngram_order)
-    return lm.perplexity([words[i] for i in test_ids])
-
-
 def run(cfg: RnnLmRunConfig):
     import torch
 
-    from data_pipeline.lm_corpus import StreamBatches, build_vocabulary, encode_stream
+    from data_pipeline.lm_corpus import StreamBatches
     from modeling.baselines.rnn_lm import LanguageModelConfig, RecurrentLanguageModel, stream_perplexity
 
-    if not cfg.data_dir:
-        raise ConfigError("--data_dir is required: a directory holding the Penn Treebank LM files (ptb.*.txt)")
-    splits = load_splits(cfg)  # a bad file stops here, before anything is written
-    vocab = build_vocabulary(splits["train"])  # held-out units unseen in training become <unk>
-    ids = {k: encode_stream(v, vocab) if v else None for k, v in splits.items() if k != "description"}
+    description, vocab, ids = load_ids(cfg, cfg.units)  # a bad file stops here, before anything is written
     batches = StreamBatches(ids["train"], cfg.batch_size, cfg.unroll, source="the training text")
     out, checkpoint = prepare_run_dir(cfg)
     torch.manual_seed(cfg.seed)
@@ -151,7 +109,7 @@ def run(cfg: RnnLmRunConfig):
         engine.unwrapped.save_pretrained(out)
         return {f"test/{k}": v for k, v in result.items()}, result
 
-    describe = (f"{cfg.units} LM on {splits['description']}: {len(ids['train'])} training and {len(ids['test'])} "
+    describe = (f"{cfg.units} LM on {description}: {len(ids['train'])} training and {len(ids['test'])} "
                 f"test tokens, vocabulary {len(vocab)}; {cfg.num_layers}x{cfg.hidden_size} {cfg.cell}, "
                 f"{model.num_parameters()} parameters, {steps_per_epoch} steps per epoch")
     validate = (lambda engine, state: {"perplexity": stream_perplexity(engine.unwrapped, ids["valid"])})
@@ -160,7 +118,7 @@ def run(cfg: RnnLmRunConfig):
                         grad_clip=cfg.grad_clip)
     result = run_training(cfg, out, checkpoint, training, finish)
     bits = lambda ppl: f" ({math.log2(ppl):.3f} bits per character)" if cfg.units == "char" else ""  # noqa: E731
-    print(f"\nTest perplexity per {cfg.units} ({splits['description']}):\n"
+    print(f"\nTest perplexity per {cfg.units} ({description}):\n"
           f"  {cfg.num_layers}x{cfg.hidden_size} {cfg.cell} ({cfg.epochs} epochs): {result['test_perplexity']:.2f}"
           f"{bits(result['test_perplexity'])}\n"
           f"  Kneser-Ney {cfg.ngram_order}-gram: {result['ngram_test_perplexity']:.2f}"

@@ -75,11 +75,18 @@ class KneserNeyLM:
             p = max(c - d, 0.0) / total + d * self.context_types[k][h] / total * p
         return p
 
-    def perplexity(self, stream: Sequence[str], start: int = 1) -> float:
-        """exp of the mean negative log-probability of stream[start:], each word given the words before it."""
+    def probabilities(self, stream: Sequence[str], start: int = 1) -> list[float]:
+        """P(stream[i] | the words before it) for each i from `start` on."""
         stream = tuple(stream)
         if start >= len(stream):
             raise ValueError(f"nothing to predict: {len(stream)} words, starting at {start}")
-        nll = -sum(math.log(self.prob(stream[i], stream[max(0, i - self.order + 1):i]))
-                   for i in range(start, len(stream)))
-        return math.exp(nll / (len(stream) - start))
+        return [self.prob(stream[i], stream[max(0, i - self.order + 1):i]) for i in range(start, len(stream))]
+
+    def perplexity(self, stream: Sequence[str], start: int = 1) -> float:
+        """exp of the mean negative log-probability of stream[start:], each word given the words before it."""
+        return perplexity(self.probabilities(stream, start))
+
+
+def perplexity(probabilities: Sequence[float]) -> float:
+    """exp of the mean negative log-probability."""
+    return math.exp(-sum(map(math.log, probabilities)) / len(probabilities))
