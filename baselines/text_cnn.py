@@ -122,6 +122,27 @@ def collate(sentences, labels) -> dict:
             "labels": torch.as_tensor(np.asarray(labels), dtype=torch.long)}
 
 
+def epoch_batches(ids: list, labels, batch_size: int, seed: int):
+    """The engine's `Training.batches` over id sequences: (epoch, first batch) -> that epoch's batches from there."""
+    from pretrain.sampler import GlobalBatchSampler
+
+    def batches(epoch: int, start: int):
+        sampler = GlobalBatchSampler(len(ids), batch_size, seed)
+        sampler.set_epoch(epoch, start)
+        for indices in sampler:
+            yield collate([ids[i] for i in indices], labels[indices])
+    return batches
+
+
+def evaluation(name: str, ids: list, labels):
+    """The engine's `Training.evaluate` on a labelled file `name`: its metrics, with the accuracy printed."""
+    def evaluate(engine, state) -> dict:
+        metrics = engine.evaluate(collate(ids[i:i + 500], labels[i:i + 500]) for i in range(0, len(ids), 500))
+        print(f"[alba] step {state.step}: {name} accuracy {100 * metrics['label_accuracy']:.2f}%", flush=True)
+        return metrics
+    return evaluate
+
+
 def _model(cfg: TextCnnRunConfig, data: dict, steps_per_epoch: int):
     """The model, its optimizer and schedule (each paper's), and its name in messages."""
     import torch
@@ -146,8 +167,6 @@ def _model(cfg: TextCnnRunConfig, data: dict, steps_per_epoch: int):
 
 
 def run(cfg: TextCnnRunConfig):
-    from pretrain.sampler import GlobalBatchSampler
-
     data = load_data(cfg)  # a bad file stops here, before anything is written
     train_ids, train_labels = data["train"]
     eval_ids, eval_labels = data["eval"]
@@ -159,17 +178,7 @@ def run(cfg: TextCnnRunConfig):
     if data["vocab"]:
         (out / "vocab.json").write_text(json.dumps(list(data["vocab"].words)) + "\n", encoding="utf-8")
 
-    def batches(epoch: int, start: int):
-        sampler = GlobalBatchSampler(len(train_ids), cfg.batch_size, cfg.seed)
-        sampler.set_epoch(epoch, start)
-        for indices in sampler:
-            yield collate([train_ids[i] for i in indices], train_labels[indices])
-
-    def evaluate(engine, state) -> dict:
-        metrics = engine.evaluate(collate(eval_ids[i:i + 500], eval_labels[i:i + 500])
-                                  for i in range(0, len(eval_ids), 500))
-        print(f"[alba] step {state.step}: {cfg.eval_file} accuracy {100 * metrics['label_accuracy']:.2f}%", flush=True)
-        return metrics
+    evaluate = evaluation(cfg.eval_file, eval_ids, eval_labels)
 
     def finish(engine, state):
         final = evaluate(engine, state)
@@ -182,7 +191,8 @@ def run(cfg: TextCnnRunConfig):
                 + (f", vocabulary {len(data['vocab'])}" if data["vocab"] else "")
                 + (f" ({data['found']} with a pretrained vector)" if data.get("vectors") is not None else "")
                 + f"; {model.num_parameters()} parameters, {steps_per_epoch} steps per epoch")
-    training = Training(model, optimizer, scheduler, cfg.epochs * steps_per_epoch, batches, describe, evaluate,
+    training = Training(model, optimizer, scheduler, cfg.epochs * steps_per_epoch,
+                        epoch_batches(train_ids, train_labels, cfg.batch_size, cfg.seed), describe, evaluate,
                         eval_every=steps_per_epoch)
     result = run_training(cfg, out, checkpoint, training, finish)
     print(f"\n{data['task'].name} {cfg.eval_file} accuracy, {name}, {cfg.epochs} epochs on "

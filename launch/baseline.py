@@ -6,7 +6,7 @@ from __future__ import annotations
 if __name__ == "__main__":
     import _bootstrap  # noqa: F401  (must run before the alba imports)
 
-from baselines import memn2n, memnn, nplm, rnn_lm, text_cnn, tfidf, word2vec
+from baselines import memn2n, memnn, nplm, rnn_lm, self_attentive, text_cnn, tfidf, word2vec
 from pretrain.command import config_command, run_fire
 
 # name -> (config class, title, run); a new baseline is one more entry.
@@ -16,7 +16,8 @@ BASELINES = {"memn2n": (memn2n.MemN2NRunConfig, memn2n.TITLE, memn2n.run),
              "rnn_lm": (rnn_lm.RnnLmRunConfig, rnn_lm.TITLE, rnn_lm.run),
              "word2vec": (word2vec.Word2VecRunConfig, word2vec.TITLE, word2vec.run),
              "text_cnn": (text_cnn.TextCnnRunConfig, text_cnn.TITLE, text_cnn.run),
-             "tfidf": (tfidf.TfidfRunConfig, tfidf.TITLE, tfidf.run)}
+             "tfidf": (tfidf.TfidfRunConfig, tfidf.TITLE, tfidf.run),
+             "self_attentive": (self_attentive.SelfAttentiveRunConfig, self_attentive.TITLE, self_attentive.run)}
 baseline_commands = {name: config_command(name, title, config, run) for name, (config, title, run) in BASELINES.items()}
 
 if __name__ == "__main__":
