@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pretrain.config import ConfigError, option
-from pretrain.job import Training, prepare_run_dir, run_training
+from pretrain.job import prepare_run_dir
 
-from .sentence_task import SentenceTaskOptions, labelled_rows
+from .sentence_task import SentenceTaskOptions, fit_classifier, labelled_rows
 from .text_cnn import PAD, UNK, collate
 
 # Kalchbrenner et al. (2014), Table 1, SST binary (full training set); a comparison, not a target.
@@ -80,12 +80,11 @@ def run(cfg: DcnnRunConfig):
     import torch
 
     from modeling.baselines.dcnn import DCNN, DCNNConfig
-    from pretrain.sampler import GlobalBatchSampler
 
     data = load_data(cfg)  # a bad file stops here, before anything is written
-    (train_ids, train_labels), (eval_ids, eval_labels) = data["train"], data["eval"]
-    if len(train_ids) < cfg.batch_size:
-        raise ConfigError(f"{len(train_ids)} training sentences are too few for --batch_size={cfg.batch_size}")
+    sizes = {split: len(data[split][0]) for split in ("train", "eval")}
+    if sizes["train"] < cfg.batch_size:
+        raise ConfigError(f"{sizes['train']} training sentences are too few for --batch_size={cfg.batch_size}")
     out, checkpoint = prepare_run_dir(cfg)
     (out / "vocab.json").write_text(json.dumps(list(data["vocab"].words)) + "\n", encoding="utf-8")
     torch.manual_seed(cfg.seed)
@@ -93,32 +92,11 @@ def run(cfg: DcnnRunConfig):
                             cfg.layers("filter_widths"), cfg.layers("feature_maps"), cfg.k_top, cfg.dropout))
     optimizer = torch.optim.Adagrad(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)  # Adagrad scales its own steps
-    steps_per_epoch = len(train_ids) // cfg.batch_size
-
-    def batches(epoch: int, start: int):
-        sampler = GlobalBatchSampler(len(train_ids), cfg.batch_size, cfg.seed)
-        sampler.set_epoch(epoch, start)
-        for indices in sampler:
-            yield collate([train_ids[i] for i in indices], train_labels[indices])
-
-    def evaluate(engine, state) -> dict:
-        metrics = engine.evaluate(collate(eval_ids[i:i + 500], eval_labels[i:i + 500])
-                                  for i in range(0, len(eval_ids), 500))
-        print(f"[alba] step {state.step}: {cfg.eval_file} accuracy {100 * metrics['label_accuracy']:.2f}%", flush=True)
-        return metrics
-
-    def finish(engine, state):
-        final = evaluate(engine, state)
-        engine.unwrapped.save_pretrained(out)
-        return ({f"eval/{k}": v for k, v in final.items()},
-                {"eval_accuracy": final["label_accuracy"], "eval_loss": final["loss"]})
-
-    describe = (f"DCNN on {data['task'].name}: {len(train_ids)} training and {len(eval_ids)} evaluation sentences, "
-                f"vocabulary {len(data['vocab'])}; {model.num_parameters()} parameters, {steps_per_epoch} steps per "
-                f"epoch")
-    training = Training(model, optimizer, scheduler, cfg.epochs * steps_per_epoch, batches, describe, evaluate,
-                        eval_every=steps_per_epoch)
-    result = run_training(cfg, out, checkpoint, training, finish)
+    describe = (f"DCNN on {data['task'].name}: {sizes['train']} training and {sizes['eval']} evaluation sentences, "
+                f"vocabulary {len(data['vocab'])}; {model.num_parameters()} parameters")
+    result = fit_classifier(cfg, out, checkpoint, model, optimizer, scheduler,
+                            lambda split, rows: collate([data[split][0][i] for i in rows], data[split][1][rows]),
+                            sizes, describe, {})
     print(f"\n{data['task'].name} {cfg.eval_file} accuracy, DCNN, {cfg.epochs} epochs on {cfg.train_file}: "
           f"{100 * result['eval_accuracy']:.2f}%"
           + (f" (Kalchbrenner et al. 2014, full SST-2 training set: {PAPER_ACCURACY}%)" if cfg.task == "sst2" else ""))
