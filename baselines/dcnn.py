@@ -9,7 +9,7 @@ from pathlib import Path
 from pretrain.config import ConfigError, option
 from pretrain.job import prepare_run_dir
 
-from .sentence_task import SentenceTaskOptions, fit_classifier, labelled_rows
+from .sentence_task import SentenceTaskOptions, fit_classifier, labelled_rows, positive_ints
 from .text_cnn import PAD, UNK, collate
 
 # Kalchbrenner et al. (2014), Table 1, SST binary (full training set); a comparison, not a target.
@@ -49,14 +49,8 @@ class DcnnRunConfig(SentenceTaskOptions):
             raise ConfigError("--dropout must be in [0, 1), --lr positive and --weight_decay non-negative")
 
     def layers(self, name: str) -> tuple[int, ...]:
-        """A comma-list option as one positive integer per layer."""
-        try:
-            values = tuple(int(v) for v in str(getattr(self, name)).split(","))
-        except ValueError:
-            values = ()
-        if not values or min(values) < 1:
-            raise ConfigError(f"--{name}={getattr(self, name)!r} must be positive integers separated by commas")
-        return values
+        """--filter_widths or --feature_maps: one value per layer."""
+        return positive_ints(self, name)
 
 
 def load_data(cfg: DcnnRunConfig) -> dict:

@@ -19,6 +19,17 @@ class SentenceTaskOptions(RunOptions):
     eval_file: str = option("dev.tsv", "evaluation TSV inside data_dir (with labels)", group="data")
 
 
+def positive_ints(cfg, name: str) -> tuple[int, ...]:
+    """A comma-list option (e.g. --filter_widths=3,4,5) as positive integers."""
+    try:
+        values = tuple(int(v) for v in str(getattr(cfg, name)).split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise ConfigError(f"--{name}={getattr(cfg, name)!r} must be positive integers separated by commas")
+    return values
+
+
 def labelled_rows(cfg: SentenceTaskOptions):
     """The task and its training and evaluation rows as (text, label), both files read and checked (a bad row
     names file and line) before anything is written."""

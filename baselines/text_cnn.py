@@ -10,7 +10,7 @@ from pathlib import Path
 from pretrain.config import ConfigError, option
 from pretrain.job import prepare_run_dir
 
-from .sentence_task import SentenceTaskOptions, fit_classifier, labelled_rows
+from .sentence_task import SentenceTaskOptions, fit_classifier, labelled_rows, positive_ints
 
 PAD, UNK = "<pad>", "<unk>"
 # Kim (2014), Table 2, SST-2 (full training set, phrases included); a comparison, not a target.
@@ -60,14 +60,7 @@ class TextCnnRunConfig(SentenceTaskOptions):
             raise ConfigError(f"--mode={self.mode} needs --vectors: a word2vec text-format file")
 
     def widths(self) -> tuple[int, ...]:
-        try:
-            widths = tuple(int(w) for w in str(self.filter_widths).split(","))
-        except ValueError:
-            widths = ()
-        if not widths or min(widths) < 1:
-            raise ConfigError(f"--filter_widths={self.filter_widths!r} must be positive integers separated by commas")
-        return widths
-
+        return positive_ints(self, "filter_widths")
 
 
 def load_data(cfg: TextCnnRunConfig) -> dict:

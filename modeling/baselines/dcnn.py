@@ -19,7 +19,7 @@ from torch import nn
 
 from ..config import SavedConfig
 from ..model import AlbaPreTrainedModel
-from .text_cnn import TextCNNOutput
+from .text_cnn import TextCNN
 
 
 @dataclass
@@ -119,10 +119,4 @@ class DCNN(AlbaPreTrainedModel):
             x = F.pad(x, (0, self.config.k_top - x.shape[-1]))
         return x.flatten(1)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                labels: torch.Tensor | None = None) -> TextCNNOutput:
-        logits = self.classifier(self.dropout(self.features(input_ids, attention_mask)))
-        if labels is None:
-            return TextCNNOutput(None, None, None, logits)
-        return TextCNNOutput(F.cross_entropy(logits, labels), (logits.argmax(-1) == labels).sum(),
-                             labels.new_tensor(len(labels)), logits)
+    forward = TextCNN.forward  # dropout and the classifier on `features`, loss and counts as in the text CNN

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from conftest import BUDGET, assert_same_run, cut_back, metric_records, run_cli
-from test_text_cnn_cli import one_line_error, write_task
+from test_text_cnn_cli import assert_bad_rows_named, one_line_error, write_task
 
 # Measured on 1 CPU thread (seed 0, 160 steps per epoch, ~15 s each): see benchmarks/RESULTS.md. The ci budget
 # trains 1 epoch (77.8%), 'full' the default 10.
@@ -60,15 +60,7 @@ def test_help_lists_options_with_defaults():
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     data, out = tmp_path / "data", tmp_path / "o"
     write_task(data)
-    rows = (data / "train.tsv").read_text().splitlines()
-    rows[2] = rows[2].rsplit("\t", 1)[0] + "\tpositive"
-    (data / "train.tsv").write_text("\n".join(rows) + "\n")
-    line = one_line_error(alba(f"--data_dir={data}", f"--output_dir={out}"))
-    assert f"{data / 'train.tsv'}:3: label 'positive'" in line
-    write_task(data)
-    (data / "dev.tsv").write_text("sentence\tlabel\nfine film\t1\ttoo many\n")
-    line = one_line_error(alba(f"--data_dir={data}", f"--output_dir={out}"))
-    assert f"{data / 'dev.tsv'}:2: 3 fields, expected 2" in line
+    assert_bad_rows_named(alba, data, out)
     for flags, message in ((["--filter_widths=7,x"], "--filter_widths='7,x' must be positive integers"),
                            (["--feature_maps=6"], "must name the same number of layers"),
                            (["--embedding_size=47"], "must be even"), (["--k_top=0"], "k_top")):
