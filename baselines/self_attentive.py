@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pretrain.config import ConfigError, option
-from pretrain.job import Training, is_main_process, prepare_run_dir, run_training
+from pretrain.job import is_main_process, prepare_run_dir
 
-from .sentence_task import SentenceTaskOptions, labelled_rows
-from .text_cnn import PAD, UNK, epoch_batches, evaluation
+from .sentence_task import SentenceTaskOptions, fit_classifier, labelled_rows
+from .text_cnn import PAD, UNK, collate
 
 
 @dataclass
@@ -81,7 +81,6 @@ def run(cfg: SelfAttentiveRunConfig):
     if len(train_ids) < cfg.batch_size:
         raise ConfigError(f"{len(train_ids)} training sentences are too few for --batch_size={cfg.batch_size}")
     out, checkpoint = prepare_run_dir(cfg)
-    steps_per_epoch = len(train_ids) // cfg.batch_size
     torch.manual_seed(cfg.seed)
     model = SelfAttentiveClassifier(SelfAttentiveConfig(
         len(data["vocab"]), data["task"].num_labels, cfg.embedding_size, cfg.hidden_size, cfg.attention_size,
@@ -91,26 +90,19 @@ def run(cfg: SelfAttentiveRunConfig):
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)  # the paper names no schedule
     (out / "vocab.json").write_text(json.dumps(list(data["vocab"].words)) + "\n", encoding="utf-8")
 
-    evaluate = evaluation(cfg.eval_file, eval_ids, eval_labels)
-
-    def finish(engine, state):
-        final = evaluate(engine, state)
-        engine.unwrapped.save_pretrained(out)
+    def finished(engine, final) -> dict:
         if cfg.attention_sentences and is_main_process():
             picked = range(min(cfg.attention_sentences, len(eval_ids)))
             draw_attention(engine.unwrapped, [eval_ids[i] for i in picked], [data["eval_words"][i] for i in picked],
                            out / "attention.png")
-        return ({f"eval/{k}": v for k, v in final.items()},
-                {"eval_accuracy": final["label_accuracy"], "eval_loss": final["loss"],
-                 "eval_penalty": final["penalty_loss"]})
+        return {"eval_penalty": final["penalty_loss"]}
 
     describe = (f"self-attentive BiLSTM on {data['task'].name}: {len(train_ids)} training and {len(eval_ids)} "
-                f"evaluation sentences, vocabulary {len(data['vocab'])}; {model.num_parameters()} parameters, "
-                f"{steps_per_epoch} steps per epoch")
-    training = Training(model, optimizer, scheduler, cfg.epochs * steps_per_epoch,
-                        epoch_batches(train_ids, train_labels, cfg.batch_size, cfg.seed), describe, evaluate,
-                        eval_every=steps_per_epoch, grad_clip=cfg.grad_clip)
-    result = run_training(cfg, out, checkpoint, training, finish)
+                f"evaluation sentences, vocabulary {len(data['vocab'])}; {model.num_parameters()} parameters")
+    result = fit_classifier(cfg, out, checkpoint, model, optimizer, scheduler,
+                            lambda split, rows: collate([data[split][0][i] for i in rows], data[split][1][rows]),
+                            {"train": len(train_ids), "eval": len(eval_ids)}, describe, {}, grad_clip=cfg.grad_clip,
+                            finished=finished)
     print(f"\n{data['task'].name} {cfg.eval_file} accuracy, self-attentive sentence embedding (r = "
           f"{cfg.attention_rows}), {cfg.epochs} epochs on {cfg.train_file}: {100 * result['eval_accuracy']:.2f}%")
 

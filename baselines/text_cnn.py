@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pretrain.config import ConfigError, option
-from pretrain.job import Training, prepare_run_dir, run_training
+from pretrain.job import prepare_run_dir
 
-from .sentence_task import SentenceTaskOptions, labelled_rows
+from .sentence_task import SentenceTaskOptions, fit_classifier, labelled_rows, positive_ints
 
 PAD, UNK = "<pad>", "<unk>"
 # Kim (2014), Table 2, SST-2 (full training set, phrases included); a comparison, not a target.
@@ -60,14 +60,7 @@ class TextCnnRunConfig(SentenceTaskOptions):
             raise ConfigError(f"--mode={self.mode} needs --vectors: a word2vec text-format file")
 
     def widths(self) -> tuple[int, ...]:
-        try:
-            widths = tuple(int(w) for w in str(self.filter_widths).split(","))
-        except ValueError:
-            widths = ()
-        if not widths or min(widths) < 1:
-            raise ConfigError(f"--filter_widths={self.filter_widths!r} must be positive integers separated by commas")
-        return widths
-
+        return positive_ints(self, "filter_widths")
 
 
 def load_data(cfg: TextCnnRunConfig) -> dict:
@@ -122,27 +115,6 @@ def collate(sentences, labels) -> dict:
             "labels": torch.as_tensor(np.asarray(labels), dtype=torch.long)}
 
 
-def epoch_batches(ids: list, labels, batch_size: int, seed: int):
-    """The engine's `Training.batches` over id sequences: (epoch, first batch) -> that epoch's batches from there."""
-    from pretrain.sampler import GlobalBatchSampler
-
-    def batches(epoch: int, start: int):
-        sampler = GlobalBatchSampler(len(ids), batch_size, seed)
-        sampler.set_epoch(epoch, start)
-        for indices in sampler:
-            yield collate([ids[i] for i in indices], labels[indices])
-    return batches
-
-
-def evaluation(name: str, ids: list, labels):
-    """The engine's `Training.evaluate` on a labelled file `name`: its metrics, with the accuracy printed."""
-    def evaluate(engine, state) -> dict:
-        metrics = engine.evaluate(collate(ids[i:i + 500], labels[i:i + 500]) for i in range(0, len(ids), 500))
-        print(f"[alba] step {state.step}: {name} accuracy {100 * metrics['label_accuracy']:.2f}%", flush=True)
-        return metrics
-    return evaluate
-
-
 def _model(cfg: TextCnnRunConfig, data: dict, steps_per_epoch: int):
     """The model, its optimizer and schedule (each paper's), and its name in messages."""
     import torch
@@ -168,8 +140,7 @@ def _model(cfg: TextCnnRunConfig, data: dict, steps_per_epoch: int):
 
 def run(cfg: TextCnnRunConfig):
     data = load_data(cfg)  # a bad file stops here, before anything is written
-    train_ids, train_labels = data["train"]
-    eval_ids, eval_labels = data["eval"]
+    train_ids, eval_ids = data["train"][0], data["eval"][0]
     if len(train_ids) < cfg.batch_size:
         raise ConfigError(f"{len(train_ids)} training sentences are too few for --batch_size={cfg.batch_size}")
     out, checkpoint = prepare_run_dir(cfg)
@@ -177,24 +148,14 @@ def run(cfg: TextCnnRunConfig):
     model, optimizer, scheduler, name = _model(cfg, data, steps_per_epoch)
     if data["vocab"]:
         (out / "vocab.json").write_text(json.dumps(list(data["vocab"].words)) + "\n", encoding="utf-8")
-
-    evaluate = evaluation(cfg.eval_file, eval_ids, eval_labels)
-
-    def finish(engine, state):
-        final = evaluate(engine, state)
-        engine.unwrapped.save_pretrained(out)
-        return ({f"eval/{k}": v for k, v in final.items()},
-                {"model": cfg.model, "mode": cfg.mode, "eval_accuracy": final["label_accuracy"],
-                 "eval_loss": final["loss"]})
-
     describe = (f"{name} on {data['task'].name}: {len(train_ids)} training and {len(eval_ids)} evaluation sentences"
                 + (f", vocabulary {len(data['vocab'])}" if data["vocab"] else "")
                 + (f" ({data['found']} with a pretrained vector)" if data.get("vectors") is not None else "")
-                + f"; {model.num_parameters()} parameters, {steps_per_epoch} steps per epoch")
-    training = Training(model, optimizer, scheduler, cfg.epochs * steps_per_epoch,
-                        epoch_batches(train_ids, train_labels, cfg.batch_size, cfg.seed), describe, evaluate,
-                        eval_every=steps_per_epoch)
-    result = run_training(cfg, out, checkpoint, training, finish)
+                + f"; {model.num_parameters()} parameters")
+    result = fit_classifier(cfg, out, checkpoint, model, optimizer, scheduler,
+                            lambda split, rows: collate([data[split][0][i] for i in rows], data[split][1][rows]),
+                            {"train": len(train_ids), "eval": len(eval_ids)}, describe,
+                            {"model": cfg.model, "mode": cfg.mode})
     print(f"\n{data['task'].name} {cfg.eval_file} accuracy, {name}, {cfg.epochs} epochs on "
           f"{cfg.train_file}: {100 * result['eval_accuracy']:.2f}%"
           + (f" (Kim 2014, full SST-2 training set: {PAPER_ACCURACY[cfg.mode]}%)"

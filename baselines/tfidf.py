@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from data_pipeline.tfidf import IDF_VARIANTS, TF_VARIANTS
 from pretrain.config import ConfigError, option
-from pretrain.job import Training, prepare_run_dir, run_training
+from pretrain.job import prepare_run_dir
 
-from .sentence_task import SentenceTaskOptions, labelled_rows
+from .sentence_task import SentenceTaskOptions, fit_classifier, labelled_rows
 
 
 @dataclass
@@ -43,7 +43,6 @@ def run(cfg: TfidfRunConfig):
 
     from data_pipeline.tfidf import Tfidf
     from modeling.baselines.linear import LinearClassifier, LinearClassifierConfig
-    from pretrain.sampler import GlobalBatchSampler
 
     task, labelled = labelled_rows(cfg)
     rows = {name: ([text for text, _ in pairs], torch.tensor([y for _, y in pairs])) for name, pairs in labelled.items()}
@@ -58,35 +57,15 @@ def run(cfg: TfidfRunConfig):
     model = LinearClassifier(LinearClassifierConfig(len(vectorizer.vocabulary), task.num_labels))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    train_x, train_y = features["train"], rows["train"][1]
-    steps_per_epoch = len(train_y) // cfg.batch_size
-
-    def batches(epoch: int, start: int):
-        sampler = GlobalBatchSampler(len(train_y), cfg.batch_size, cfg.seed)
-        sampler.set_epoch(epoch, start)
-        for indices in sampler:
-            yield {"features": _dense_rows(train_x, indices), "labels": train_y[indices]}
-
-    def evaluate(engine, state) -> dict:
-        x, y = features["eval"], rows["eval"][1]
-        metrics = engine.evaluate({"features": _dense_rows(x, list(range(i, min(i + 500, len(y))))),
-                                   "labels": y[i:i + 500]} for i in range(0, len(y), 500))
-        print(f"[alba] step {state.step}: {cfg.eval_file} accuracy {100 * metrics['label_accuracy']:.2f}%", flush=True)
-        return metrics
-
-    def finish(engine, state):
-        final = evaluate(engine, state)
-        engine.unwrapped.save_pretrained(out)
-        return ({f"eval/{k}": v for k, v in final.items()},
-                {"tf": cfg.tf, "idf": cfg.idf, "ngrams": cfg.ngrams, "vocabulary": len(vectorizer.vocabulary),
-                 "eval_accuracy": final["label_accuracy"], "eval_loss": final["loss"]})
-
     describe = (f"TF-IDF ({cfg.tf} tf, {cfg.idf} idf, 1-{cfg.ngrams}-grams) + logistic regression on {task.name}: "
-                f"{len(train_y)} training and {len(rows['eval'][1])} evaluation sentences, {len(vectorizer.vocabulary)} "
-                f"terms")
-    training = Training(model, optimizer, scheduler, cfg.epochs * steps_per_epoch, batches, describe, evaluate,
-                        eval_every=steps_per_epoch)
-    result = run_training(cfg, out, checkpoint, training, finish)
+                f"{len(rows['train'][1])} training and {len(rows['eval'][1])} evaluation sentences, "
+                f"{len(vectorizer.vocabulary)} terms")
+    result = fit_classifier(cfg, out, checkpoint, model, optimizer, scheduler,
+                            lambda split, indices: {"features": _dense_rows(features[split], indices),
+                                                    "labels": rows[split][1][indices]},
+                            {split: len(y) for split, (_, y) in rows.items()}, describe,
+                            {"tf": cfg.tf, "idf": cfg.idf, "ngrams": cfg.ngrams,
+                             "vocabulary": len(vectorizer.vocabulary)})
     print(f"\n{task.name} {cfg.eval_file} accuracy, TF-IDF + logistic regression, {cfg.epochs} epochs on "
           f"{cfg.train_file}: {100 * result['eval_accuracy']:.2f}%")
 

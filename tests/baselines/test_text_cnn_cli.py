@@ -119,14 +119,9 @@ def test_character_cnn_trains_through_the_engine(tmp_path):
     assert model(ids, labels=labels).label_correct.item() / 40 == pytest.approx(result["eval_accuracy"])
 
 
-@pytest.mark.slow
-def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
-    data, out = tmp_path / "data", tmp_path / "o"
-    write_task(data)
-    line = one_line_error(alba(f"--output_dir={out}"))
-    assert "--data_dir is required" in line
-    line = one_line_error(alba(f"--data_dir={data}", "--mode=static", f"--output_dir={out}"))
-    assert "--mode=static needs --vectors" in line
+def assert_bad_rows_named(alba, data, out):
+    """A bad label in the training file and a row with too many fields in the evaluation file are one-line errors
+    naming file and line (the rows of `write_task`, restored afterwards)."""
     rows = (data / "train.tsv").read_text().splitlines()
     rows[2] = rows[2].rsplit("\t", 1)[0] + "\tpositive"
     (data / "train.tsv").write_text("\n".join(rows) + "\n")
@@ -137,6 +132,17 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     line = one_line_error(alba(f"--data_dir={data}", f"--output_dir={out}"))
     assert f"{data / 'dev.tsv'}:2: 3 fields, expected 2" in line
     write_task(data)
+
+
+@pytest.mark.slow
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
+    data, out = tmp_path / "data", tmp_path / "o"
+    write_task(data)
+    line = one_line_error(alba(f"--output_dir={out}"))
+    assert "--data_dir is required" in line
+    line = one_line_error(alba(f"--data_dir={data}", "--mode=static", f"--output_dir={out}"))
+    assert "--mode=static needs --vectors" in line
+    assert_bad_rows_named(alba, data, out)
     (data / "vectors.txt").write_text("2 3\nfine 1 2 3\ndull 1 x 3\n")
     line = one_line_error(alba(f"--data_dir={data}", "--mode=non-static", f"--vectors={data / 'vectors.txt'}",
                                f"--output_dir={out}"))
