@@ -2,7 +2,9 @@
 of alba's own model (bench_unpadded.py, bench_compile.py)."""
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import torch
 
@@ -48,9 +50,6 @@ def step_times(model, optimizer, batches, device, bf16: bool = False) -> list[fl
 def run_rows(args, title: str, items, measure) -> list[dict]:
     """The benchmarks' main: `args.threads` threads on `args.device`, a header naming the device, `measure(item,
     device)` for each item, and all rows as JSON in `args.json` when given."""
-    import json
-    from pathlib import Path
-
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {args.threads} threads"

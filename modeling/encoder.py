@@ -83,7 +83,8 @@ class Encoder(nn.Module):
 
     def _unpadded(self, hidden, attention_mask, pack_ids, keep) -> Unpadded | None:
         if self.unpad == "never" or (attention_mask is None and pack_ids is None) or (
-                self.unpad == "auto" and torch.compiler.is_compiling()):  # a data-dependent shape splits the graph
+                # Evaluation stays padded; under compile a data-dependent shape would split the graph.
+                self.unpad == "auto" and (not self.training or torch.compiler.is_compiling())):
             return None
         real = torch.ones_like(hidden[..., 0], dtype=torch.bool)
         for mask in (attention_mask, pack_ids):
@@ -91,7 +92,7 @@ class Encoder(nn.Module):
                 real &= mask != 0
         index = real.flatten().nonzero().squeeze(1)
         B, T = real.shape
-        if self.unpad == "auto" and (not self.training or len(index) >= UNPAD_BELOW * B * T):
+        if self.unpad == "auto" and len(index) >= UNPAD_BELOW * B * T:
             return None
         offsets = None
         if self.unpad == "jagged" or hidden.is_cuda:
