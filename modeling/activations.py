@@ -1,4 +1,4 @@
-"""The two GELU forms of the papers, chosen by name."""
+"""The activations of the papers, chosen by name: the two GELU forms and the Transformer's ReLU."""
 from __future__ import annotations
 
 import functools
@@ -9,4 +9,5 @@ import torch.nn.functional as F
 ACTIVATION_FUNCTIONS = {
     "gelu": F.gelu,
     "gelu_new": functools.partial(F.gelu, approximate="tanh"),
+    "relu": F.relu,  # Vaswani et al.'s feed-forward sub-layer
 }

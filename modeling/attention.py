@@ -54,6 +54,17 @@ class SelfAttention(nn.Module):
         return self.layer_norm(hidden + self.dropout(self.output(context.flatten(-2))))
 
 
+
+class CrossAttention(SelfAttention):
+    """Encoder-decoder attention (Vaswani et al.): the same sub-layer, its queries from the decoder's states and its
+    keys and values from the encoder's output `memory` (B, S, H); `keep` (B, 1, 1, S) hides the source padding."""
+
+    def forward(self, hidden: torch.Tensor, memory: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        q = self.query(hidden).unflatten(-1, (self.num_heads, -1)).transpose(1, 2)
+        k, v = (proj(memory).unflatten(-1, (self.num_heads, -1)).transpose(1, 2) for proj in (self.key, self.value))
+        context = _attend(q, k, v, keep, self.attention_dropout if self.training else 0.0).transpose(1, 2)
+        return self.layer_norm(hidden + self.dropout(self.output(context.flatten(-2))))
+
 def _attend(q, k, v, keep: torch.Tensor | None, dropout: float) -> torch.Tensor:
     mask = None
     if keep is not None:

@@ -10,7 +10,7 @@ class ConfigError(ValueError):
     """An invalid model option; the message is one line that names the field and what it accepts."""
 
 
-ACTIVATIONS = ("gelu", "gelu_new")
+ACTIVATIONS = ("gelu", "gelu_new", "relu")
 SHARING_MODES = ("none", "all", "attention", "ffn")
 SENTENCE_HEADS = ("sop", "nsp", "none")
 UNPAD_MODES = ("auto", "always", "jagged", "never")

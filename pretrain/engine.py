@@ -195,7 +195,7 @@ class Engine:
     def __init__(self, model, optimizer, scheduler, accelerator, *, max_steps: int, output_dir: Path,
                  tracker, seed: int, grad_clip: float = 1.0, log_every: int = 20, save_every: int = 0,
                  eval_every: int = 0, keep_checkpoints: int = 2, max_minutes: float = 0.0, progress: bool = True,
-                 max_bad_steps: int = 5, grad_accum: int = 1,
+                 max_bad_steps: int = 5, grad_accum: int = 1, schedule_follows_budget: bool = True,
                  target_counts: Callable[[dict], dict[str, torch.Tensor]] | None = None,
                  flops_per_batch: Callable[[dict], float] | None = None, peak_flops: float | None = None):
         """`grad_accum`: each process's batch of a step is split into this many micro-batches, one backward each.
@@ -205,7 +205,9 @@ class Engine:
         it, micro-batches and processes weigh equally, as DDP and DeepSpeed do. `flops_per_batch(batch)`: the
         training FLOPs one micro-batch costs, for model FLOP/s and, with `peak_flops` (per process), MFU.
         `seed`: with the data cursor and the process index it seeds torch's generators before every batch (see
-        `_seed_batch`)."""
+        `_seed_batch`). `schedule_follows_budget`: with `max_minutes`, the lr schedule advances by the share of the
+        budget spent (see `_follow_budget`); False keeps it on the step count (a schedule defined per step, like
+        the Transformer's, that the budget only cuts short)."""
         self.acc = accelerator
         if hasattr(optimizer, "consolidate_state_dict"):
             # A whole-tensor-sharded optimizer places its own state; Accelerate's placement would read its
@@ -219,6 +221,7 @@ class Engine:
         self.grad_clip, self.log_every, self.save_every, self.eval_every = grad_clip, log_every, save_every, eval_every
         self.keep, self.max_minutes, self.progress, self.max_bad_steps = keep_checkpoints, max_minutes, progress, max_bad_steps
         self.grad_accum, self.target_counts = grad_accum, target_counts
+        self.schedule_follows_budget = schedule_follows_budget
         self.flops_per_batch, self.peak_flops, self.seed = flops_per_batch, peak_flops, seed
         plugin = accelerator.state.deepspeed_plugin
         self.deepspeed = plugin is not None
@@ -263,7 +266,7 @@ class Engine:
         bad_in_row = 0
         self.model.train()
         stopped_early = False
-        if self.max_minutes:  # a resumed run goes on from the share of its budget already spent
+        if self.max_minutes and self.schedule_follows_budget:  # a resumed run goes on from the share spent
             self._follow_budget(state, self._budget_spent(state))
         while state.step < self.max_steps and not stopped_early:
             progressed, resumed_mid_epoch = False, state.batch_in_epoch > 0
@@ -290,7 +293,8 @@ class Engine:
                 state.train_seconds += time.perf_counter() - t0
                 if self.max_minutes:
                     spent = self._budget_spent(state)
-                    self._follow_budget(state, spent)
+                    if self.schedule_follows_budget:
+                        self._follow_budget(state, spent)
                     stopped_early = spent >= 1
                 window.add(result)
                 bar.update(1)

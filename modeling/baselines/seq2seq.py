@@ -22,8 +22,9 @@ import torch.nn.functional as F
 from ..config import SavedConfig
 from ..model import AlbaPreTrainedModel
 
-PAD, BOS, EOS, UNK = 0, 1, 2, 3
-SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>")  # in id order
+# The ids of alba's tokenizers (data_pipeline.tokenizer.SpecialTokens): [PAD], [UNK], and [CLS] / [SEP] serving
+# as <bos> / <eos>.
+PAD, UNK, BOS, EOS = 0, 1, 2, 3
 
 
 @dataclass

@@ -47,7 +47,7 @@ def test_unknown_field_is_named_with_the_valid_ones():
     (dict(hidden_size=65), "hidden_size=65 must be divisible by num_attention_heads=2"),
     (dict(num_hidden_layers=0), "num_hidden_layers"),
     (dict(vocab_size=10.0), "vocab_size"),
-    (dict(hidden_act="relu"), "hidden_act='relu' must be one of 'gelu', 'gelu_new'"),
+    (dict(hidden_act="silu"), "hidden_act='silu' must be one of 'gelu', 'gelu_new', 'relu'"),
     (dict(sharing="some"), "sharing='some' must be one of 'none', 'all', 'attention', 'ffn'"),
     (dict(sentence_head="mlm"), "sentence_head"),
     (dict(hidden_dropout_prob=1.0), r"hidden_dropout_prob=1.0 must be a probability in \[0, 1\)"),

@@ -149,7 +149,7 @@ def test_masked_lm_model_imports_without_sentence_head():
 
 
 @pytest.mark.parametrize("overrides, field", [
-    (dict(hidden_act="relu"), "hidden_act"),
+    (dict(hidden_act="silu"), "hidden_act"),
     (dict(tie_word_embeddings=False), "tie_word_embeddings"),
     (dict(num_hidden_layers=18, num_hidden_groups=14), "num_hidden_groups"),  # float grouping differs at 18/14
 ])
