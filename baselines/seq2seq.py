@@ -202,15 +202,15 @@ def run(cfg: Seq2SeqRunConfig):
     splits = {"train": cfg.train_split, "valid": cfg.valid_split, "test": cfg.test_split}
     pairs = {name: read_parallel(*split_files(cfg.data_dir, stem, cfg.source, cfg.target))
              for name, stem in splits.items() if stem}  # a bad file stops here, before anything is written
-    out, checkpoint = prepare_run_dir(cfg)
-    tokenizer = train_joint_tokenizer(pairs["train"], cfg.vocab_size, cfg.progress)
-    save_tokenizer(tokenizer, out)
+    tokenizer = train_joint_tokenizer(pairs["train"], cfg.vocab_size, cfg.progress)  # deterministic: also on resume
     ids = {name: encode_pairs(tokenizer, p) for name, p in pairs.items()}
     train = [(s, t) for s, t in ids["train"] if len(s) - 1 <= cfg.max_length and len(t) <= cfg.max_length]
     if not train:
         raise ConfigError(f"no training pair is within --max_length={cfg.max_length} subwords")
     torch.manual_seed(cfg.seed)
     model = build_model(cfg, tokenizer.get_vocab_size())
+    out, checkpoint = prepare_run_dir(cfg)  # the data, tokenizer and model are sound: now write
+    save_tokenizer(tokenizer, out)
     steps_per_epoch = len(token_batches(train, cfg.batch_tokens, cfg.seed, 0))
     optimizer, scheduler = make_optimizer(cfg, model, steps_per_epoch)
 
