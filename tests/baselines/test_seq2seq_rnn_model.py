@@ -191,17 +191,22 @@ def test_cho_context_reaches_the_last_position_through_each_path(path):
     assert grad is None or (grad == 0).all()
 
 
-def test_bahdanau_attention_by_the_formula_at_the_first_step():
-    """s_0 = tanh(W_s bwd_1), a_1j = softmax_j v_a^T tanh(W_a s_0 + U_a h_j), h_j = [fwd_j; bwd_j]."""
+def test_bahdanau_first_step_by_the_formulas():
+    """s_0 = tanh(W_s bwd_1), a_1j = softmax_j v_a^T tanh(W_a s_0 + U_a h_j), h_j = [fwd_j; bwd_j],
+    c_1 = sum_j a_1j h_j, logits = W_o maxout(U_o s_0 + V_o e(<bos>) + C_o c_1)."""
     model = tiny_model("bahdanau")
     src, tgt_in = batch()
     weights = model.attention_weights(src, tgt_in)
+    logits = model(src, tgt_in).logits
     H = model.config.hidden_size
     for i, n in enumerate((src != PAD).sum(1)):
         h, _ = model.encoder(model.src_embedding(src[i:i + 1, :n]))
         s0 = torch.tanh(model.W_s(h[0, 0, H:]))
-        e = model.v_a(torch.tanh(model.W_a(s0) + model.U_a(h[0])))[:, 0]
-        torch.testing.assert_close(weights[i, 0, :n], e.softmax(0), rtol=1e-5, atol=1e-6)
+        a = model.v_a(torch.tanh(model.W_a(s0) + model.U_a(h[0])))[:, 0].softmax(0)
+        torch.testing.assert_close(weights[i, 0, :n], a, rtol=1e-5, atol=1e-6)
+        t = model.U_o(s0) + model.V_o(model.tgt_embedding.weight[BOS]) + model.C_o(a @ h[0])
+        pooled = torch.stack([t[0::2], t[1::2]]).amax(0)
+        torch.testing.assert_close(logits[i, 0], model.W_o(pooled), rtol=1e-5, atol=1e-5)
 
 
 def test_bahdanau_attention_is_a_distribution_that_follows_the_source():
