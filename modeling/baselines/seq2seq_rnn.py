@@ -9,6 +9,8 @@ call through the same code as teacher forcing.
 
 torch's GRU applies the reset gate after the recurrent product, n = tanh(W_n x + r * (U_n h + b)); Cho et al. and
 Bahdanau et al. apply it before, tanh(W x + U (r * h)). We take torch's convention for its fused kernels.
+The config's `dropout` (none in the papers) acts on the embeddings, between stacked LSTM layers and before the
+output layer.
 """
 from __future__ import annotations
 
@@ -50,12 +52,12 @@ class BahdanauConfig(Seq2SeqConfig):
     init_std: float = 0.01  # as Cho's; W_a, U_a start N(0, (init_std/10)^2), v_a at 0, as in the paper
 
 
-def _run_packed(rnn: nn.RNNBase, x: torch.Tensor, mask: torch.Tensor, state=None):
+def _run_packed(rnn: nn.RNNBase, x: torch.Tensor, mask: torch.Tensor):
     """Run `rnn` over each row's real tokens (mask True, padding at the end): the outputs (B, S, D), zero at
     padding, and the final state at each row's last real token (both directions)."""
     lengths = mask.sum(1).cpu()
     packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-    out, final = rnn(packed, state)
+    out, final = rnn(packed)
     return pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0], final
 
 
@@ -83,6 +85,7 @@ class ChoModel(Seq2SeqModel):
     Encoder: a GRU over the source; the summary of its state at the last real token, c = tanh(V h_N).
     Decoder: h'_0 = tanh(V' c); h'_t = GRU([e(y_{t-1}); c], h'_{t-1}), so c enters every gate at every step;
     deep output s' = O_h h'_t + O_y e(y_{t-1}) + O_c c, s = maxout over pairs of s', logits = G s.
+    Both GRUs are torch's (reset gate after the recurrent product; the paper's is before it, see above).
     State of `step`: (h'_{t-1}, c).
     """
     config_class = ChoConfig
