@@ -11,8 +11,8 @@ from pathlib import Path
 from pretrain.config import ConfigError, RunOptions, option
 
 # arch -> (module of modeling.baselines, model class)
-_MODELS = {"cho": ("seq2seq_rnn", "ChoSeq2Seq"), "sutskever": ("seq2seq_rnn", "SutskeverSeq2Seq"),
-           "bahdanau": ("seq2seq_rnn", "BahdanauSeq2Seq"), "transformer": ("transformer_seq2seq", "TransformerSeq2Seq"),
+_MODELS = {"cho": ("seq2seq_rnn", "ChoModel"), "sutskever": ("seq2seq_rnn", "SutskeverModel"),
+           "bahdanau": ("seq2seq_rnn", "BahdanauModel"), "transformer": ("transformer_seq2seq", "TransformerSeq2Seq"),
            "convs2s": ("convs2s", "ConvS2S")}
 ARCHS = tuple(_MODELS)
 # Each architecture's training, where the run leaves it to the paper ("auto"). The papers' own where they train

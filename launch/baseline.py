@@ -28,6 +28,9 @@ def _with_translate(train):
     translate = guarded(seq2seq.translate)
 
     def command(*words, **flags):
+        if flags.get("help") or flags.get("h"):
+            print(command.__doc__)
+            return None
         if words[:1] == ("translate",):
             return translate(*words[1:], **flags)
         if words:
