@@ -19,7 +19,7 @@ ARCHS = tuple(_MODELS)
 # within a CPU budget; Adam where their choice (Adadelta for Cho and Bahdanau, Nesterov momentum 0.99 for ConvS2S)
 # needs many more updates than 30 minutes give.
 ARCH_TRAINING = {
-    "transformer": {"optimizer": "adam", "lr": 1.0, "schedule": "noam", "grad_clip": 0.0},
+    "transformer": {"optimizer": "adam", "lr": 0.5, "schedule": "noam", "grad_clip": 0.0},
     "convs2s": {"optimizer": "adam", "lr": 5e-4, "schedule": "constant", "grad_clip": 0.1},
     "bahdanau": {"optimizer": "adam", "lr": 1e-3, "schedule": "constant", "grad_clip": 1.0},
     "cho": {"optimizer": "adam", "lr": 1e-3, "schedule": "constant", "grad_clip": 1.0},
@@ -66,7 +66,7 @@ class Seq2SeqRunConfig(RunOptions):
     schedule: str = option("auto", "noam (Vaswani et al.: d^-0.5 min(step^-0.5, step warmup^-1.5)), constant, or "
                             "halving (Sutskever et al.: halve every --halve_every epochs after --halve_after)",
                             SCHEDULES, "train")
-    warmup: int = option(1000, "noam: warmup steps", group="train")
+    warmup: int = option(500, "noam: warmup steps", group="train")
     halve_after: float = option(3.0, "halving: epochs at the full rate", group="train")
     halve_every: float = option(0.5, "halving: epochs between halvings", group="train")
     grad_clip: float = option(-1.0, "clip the gradient's global norm (0: never; -1: the architecture's)",

@@ -53,17 +53,33 @@ class SelfAttention(nn.Module):
             context = _attend_repadded(q, k, v, unpadded, dropout)
         return self.layer_norm(hidden + self.dropout(self.output(context.flatten(-2))))
 
+    def extend(self, hidden: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor]
+               ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Decoding one position at a time: `hidden` (B, 1, H) is the newest position, `past` the keys and values
+        (B, heads, t, d) of the ones before it, which it attends with itself (its row of a causal mask). Returns the
+        sub-layer's output and the keys and values grown by one."""
+        q, k, v = (proj(hidden).unflatten(-1, (self.num_heads, -1)).transpose(1, 2)
+                   for proj in (self.query, self.key, self.value))
+        k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        context = _attend(q, k, v, None, self.attention_dropout if self.training else 0.0).transpose(1, 2)
+        return self.layer_norm(hidden + self.dropout(self.output(context.flatten(-2)))), (k, v)
 
 
 class CrossAttention(SelfAttention):
     """Encoder-decoder attention (Vaswani et al.): the same sub-layer, its queries from the decoder's states and its
-    keys and values from the encoder's output `memory` (B, S, H); `keep` (B, 1, 1, S) hides the source padding."""
+    keys and values from the encoder's output `memory` (B, S, H); `keep` (B, 1, 1, S) hides the source padding.
+    Step-by-step decoding computes the keys and values once (`keys_values`) and passes them instead of memory."""
 
-    def forward(self, hidden: torch.Tensor, memory: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+    def keys_values(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return tuple(proj(memory).unflatten(-1, (self.num_heads, -1)).transpose(1, 2) for proj in (self.key, self.value))
+
+    def forward(self, hidden: torch.Tensor, memory: torch.Tensor | None = None, keep: torch.Tensor | None = None,
+                keys_values: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        k, v = keys_values if keys_values is not None else self.keys_values(memory)
         q = self.query(hidden).unflatten(-1, (self.num_heads, -1)).transpose(1, 2)
-        k, v = (proj(memory).unflatten(-1, (self.num_heads, -1)).transpose(1, 2) for proj in (self.key, self.value))
         context = _attend(q, k, v, keep, self.attention_dropout if self.training else 0.0).transpose(1, 2)
         return self.layer_norm(hidden + self.dropout(self.output(context.flatten(-2))))
+
 
 def _attend(q, k, v, keep: torch.Tensor | None, dropout: float) -> torch.Tensor:
     mask = None

@@ -7,6 +7,8 @@
   LayerNorm(x + Dropout(Sublayer(x))), alba's `SelfAttention` and `FeedForward`.
 - Decoder layer: masked self-attention (position i sees targets <= i), encoder-decoder attention, feed-forward.
 - Output: logits = h E^T with the shared table E.
+Step-by-step decoding keeps each decoder layer's self-attention keys and values, and computes the encoder-decoder
+attention's once, so a step costs one position, not the whole prefix.
 The label-smoothed loss (epsilon 0.1) is the base's; the Noam schedule is the training job's.
 """
 from __future__ import annotations
@@ -112,3 +114,24 @@ class TransformerSeq2Seq(Seq2SeqModel):
         for layer in self.decoder:
             y = layer(y, causal, memory[0], keep)
         return y @ self.embeddings.weight.T
+
+    def start(self, memory: tuple, src_mask: torch.Tensor) -> tuple:
+        """(source mask, positions decoded, each layer's cross-attention keys and values, computed once, and its
+        self-attention keys and values so far): each step then runs the newest position alone."""
+        B, heads = src_mask.shape[0], self.config.num_heads
+        empty = memory[0].new_zeros(B, heads, 0, self.config.d_model // heads)
+        return (src_mask, torch.zeros(B, dtype=torch.long, device=src_mask.device),
+                tuple(layer.cross_attention.keys_values(memory[0]) for layer in self.decoder),
+                tuple((empty, empty) for _ in self.decoder))
+
+    def step(self, state: tuple, tokens: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+        src_mask, position, cross, past = state
+        t = int(position[0])
+        y = self.dropout(self.embeddings(tokens[:, None]) * math.sqrt(self.config.d_model)
+                         + sinusoidal_positions(t + 1, self.config.d_model)[t].to(tokens.device))
+        keep, grown = src_mask[:, None, None, :], []
+        for layer, keys_values, kv in zip(self.decoder, cross, past):
+            y, kv = layer.attention.extend(y, kv)
+            y = layer.feed_forward(layer.cross_attention(y, keep=keep, keys_values=keys_values))
+            grown.append(kv)
+        return (y @ self.embeddings.weight.T)[:, 0], (src_mask, position + 1, cross, tuple(grown))
