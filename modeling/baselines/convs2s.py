@@ -17,8 +17,12 @@ Every convolution and linear layer is weight-normalised (w = g v / |v|, per outp
 of std sqrt(4p / n) when it feeds a GLU and sqrt(p / n) otherwise, n its fan-in and p the retain probability of the
 dropout on its input (p = 1 where there is none); embeddings start N(0, 0.1). The encoder's gradient is scaled by
 1 / (2 * attention layers), as the decoder's attention layers all send gradient into it; the source embeddings'
-direct path into the attention values is not scaled. Where fairseq's `fconv` differs from the paper we follow the
-paper: the attention query adds g_i unscaled and the values are z_j + e_j (fairseq multiplies both by sqrt(0.5)).
+direct path into the attention values is not scaled.
+
+The authors' code (fairseq's `fconv`) fills in what the paper leaves open: the sqrt(0.5) on h_i + W_c c_i (the
+paper only says c_i is added to h_i), dropout placement, which layers count as fed by dropout. Where it departs from
+the paper's equations we follow the paper: the query adds g_i unscaled and the values are z_j + e_j (fairseq
+multiplies both sums by sqrt(0.5)).
 """
 from __future__ import annotations
 
