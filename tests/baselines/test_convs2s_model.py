@@ -8,6 +8,7 @@ import torch
 
 from modeling.baselines.convs2s import ConvS2S, ConvS2SConfig, DecoderLayer, EncoderLayer
 from modeling.baselines.seq2seq import BOS, EOS, PAD, reorder_state
+from modeling.config import ConfigError
 
 V = 12
 
@@ -47,6 +48,17 @@ def test_shapes_and_loss():
     assert int(out.token_total) == 9 and torch.isfinite(out.loss)
     assert model.attention_weights(SRC, TGT).shape == (2, 6, 6)
     assert ConvS2SConfig(V).arch == "convs2s"
+
+
+def test_config_and_length_checks():
+    with pytest.raises(ConfigError, match="kernel_size"):
+        tiny_config(kernel_size=0)
+    with pytest.raises(ConfigError, match="dropout"):
+        tiny_config(dropout=1.0)
+    model = tiny_model(max_positions=6)
+    model(SRC, TGT)  # 6 positions fit
+    with pytest.raises(ValueError, match="max_positions=6"):
+        model(torch.cat([SRC, SRC], 1), TGT)
 
 
 def test_decoder_is_causal():
