@@ -80,6 +80,7 @@ def test_resume_mid_epoch_gives_the_uninterrupted_run(tmp_path):
     ("cho", '{"embedding_size": 16, "hidden_size": 16, "maxout_size": 8}'),
     ("sutskever", '{"embedding_size": 16, "hidden_size": 16}'),
     ("bahdanau", '{"embedding_size": 16, "hidden_size": 16, "attention_size": 8, "maxout_size": 8}'),
+    ("convs2s", '{"embedding_size": 16, "channels": 16, "encoder_layers": 2, "decoder_layers": 2}'),
 ])
 def test_each_architecture_trains_and_loads_back_by_its_arch(tmp_path, arch, model):
     from baselines.seq2seq import load_translator, model_class
@@ -90,8 +91,8 @@ def test_each_architecture_trains_and_loads_back_by_its_arch(tmp_path, arch, mod
     loaded, tokenizer = load_translator(out)
     assert type(loaded) is model_class(arch) and loaded.config.arch == arch
     assert loaded.config.reverse_source == (arch == "sutskever")  # the paper's default, kept in the config
-    assert (out / "attention.png").is_file() == (arch == "bahdanau")
-    if arch == "bahdanau":
+    assert (out / "attention.png").is_file() == (arch in ("bahdanau", "convs2s"))
+    if arch in ("bahdanau", "convs2s"):
         assert (out / "attention.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
