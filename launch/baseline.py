@@ -7,7 +7,7 @@ if __name__ == "__main__":
     import _bootstrap  # noqa: F401  (must run before the alba imports)
 
 from baselines import dcnn, memn2n, memnn, nplm, rnn_lm, self_attentive, seq2seq, text_cnn, tfidf, word2vec
-from pretrain.command import config_command, fail, function_help, guarded, run_fire
+from pretrain.command import config_command, run_fire, with_subcommands
 
 # name -> (config class, title, run); a new baseline is one more entry.
 BASELINES = {"dcnn": (dcnn.DcnnRunConfig, dcnn.TITLE, dcnn.run),
@@ -22,26 +22,8 @@ BASELINES = {"dcnn": (dcnn.DcnnRunConfig, dcnn.TITLE, dcnn.run),
              "seq2seq": (seq2seq.Seq2SeqRunConfig, seq2seq.TITLE, seq2seq.run)}
 baseline_commands = {name: config_command(name, title, config, run) for name, (config, title, run) in BASELINES.items()}
 
-
-def _with_translate(train):
-    """`seq2seq --flags` trains; `seq2seq translate RUN "text"` translates with a finished run."""
-    translate = guarded(seq2seq.translate)
-
-    def command(*words, **flags):
-        if flags.get("help") or flags.get("h"):
-            print(command.__doc__)
-            return None
-        if words[:1] == ("translate",):
-            return translate(*words[1:], **flags)
-        if words:
-            fail(f"seq2seq takes options (--name=value) to train, or `translate RUN \"text\"`; got {words[0]!r}")
-        return train(**flags)
-    command.__doc__ = train.__doc__ + "\n\n" + function_help("alba baseline seq2seq translate", seq2seq.translate)
-    command.options = train.options
-    return command
-
-
-baseline_commands["seq2seq"] = _with_translate(baseline_commands["seq2seq"])
+baseline_commands["seq2seq"] = with_subcommands("alba baseline seq2seq", baseline_commands["seq2seq"],
+                                                {"translate": seq2seq.translate})
 
 if __name__ == "__main__":
     run_fire(baseline_commands, "baseline")

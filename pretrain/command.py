@@ -155,6 +155,27 @@ def config_command(name: str, title: str, config_cls, run: Callable) -> Callable
     return command
 
 
+def with_subcommands(title: str, command: Callable, subcommands: dict[str, Callable]) -> Callable:
+    """A config command (`command(**flags)` runs the job) that also runs plain functions as named subcommands,
+    e.g. `alba baseline seq2seq translate RUN "text"`; `title` is the command's name on the command line, and its
+    --help lists the job's options and then each subcommand's."""
+    subs = {word: guarded(fn) for word, fn in subcommands.items()}
+
+    def dispatch(*words, **flags):
+        if flags.get("help") or flags.get("h"):
+            print(dispatch.__doc__)
+            return None
+        if words and words[0] in subs:
+            return subs[words[0]](*words[1:], **flags)
+        if words:
+            fail(f"{title} takes options (--name=value), or a subcommand: {', '.join(subs)}; got {words[0]!r}")
+        return command(**flags)
+    dispatch.__doc__ = "\n\n".join([command.__doc__] + [function_help(f"{title} {w}", fn)
+                                                         for w, fn in subcommands.items()])
+    dispatch.options = command.options
+    return dispatch
+
+
 def guarded(fn: Callable) -> Callable:
     """Wrap a plain fire function so user errors become one line and exit status 2."""
     def wrapper(*args, **kwargs):

@@ -142,4 +142,9 @@ def test_help_lists_the_options_and_translate():
     for text in ("--arch='transformer'", "--beam=5", "--max_minutes=30.0", "alba baseline seq2seq translate",
                  "--run_dir (required"):
         assert text in proc.stdout
-    assert "translate RUN" in one_line_error(alba("translat", "x"))
+    assert "or a subcommand: translate; got 'translat'" in one_line_error(alba("translat", "x"))
+
+
+def test_translate_names_a_directory_that_is_not_a_run(tmp_path):
+    assert f"{tmp_path} has no config.json" in one_line_error(alba("translate", str(tmp_path), "ein Hund"))
+    assert "is empty" in one_line_error(alba("translate", str(tmp_path), " "))
