@@ -132,9 +132,13 @@ def batch_samples(batch: dict) -> int:
 
 
 def batch_tokens(batch: dict) -> int:
-    """Real (unpadded) tokens in a batch; 0 for a batch of other features (a TF-IDF row)."""
+    """Real (unpadded) tokens in a batch; 0 for a batch of other features (a TF-IDF row). An encoder-decoder's
+    are its source's and its target's."""
     if "attention_mask" in batch:
         return int(batch["attention_mask"].sum())
+    if "src_ids" in batch:
+        from modeling.baselines.seq2seq import PAD
+        return int((batch["src_ids"] != PAD).sum() + (batch["labels"] != PAD).sum())
     return batch["input_ids"].numel() if "input_ids" in batch else 0
 
 

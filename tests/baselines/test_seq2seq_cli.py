@@ -6,7 +6,10 @@ import random
 
 import pytest
 
+from baselines.translation_data import encode_pairs, token_batches
 from conftest import assert_same_run, cut_back, metric_records, run_cli
+from data_pipeline.parallel import read_parallel
+from data_pipeline.tokenizer import load_tokenizer
 from test_rnn_lm_cli import one_line_error
 
 FAST = ("--wandb=disabled", "--progress=False")
@@ -48,6 +51,11 @@ def test_a_copy_task_is_learned_completely_and_translated(tmp_path):
     assert f"BLEU greedy {result['test_bleu_greedy']:.2f}, beam 5" in proc.stdout
     records = metric_records(out)
     assert sum("eval/perplexity" in r for r in records) == 99  # after every epoch but the last
+    tokenizer = load_tokenizer(out)
+    train = encode_pairs(tokenizer, read_parallel(data / "train.src", data / "train.tgt"))
+    first = (token_batches(train, 1024, seed=0, epoch=0) + token_batches(train, 1024, seed=0, epoch=1))[:10]
+    logged = next(r for r in records if r["step"] == 10 and "train/tokens" in r)
+    assert logged["train/tokens"] == sum(len(train[i][0]) + len(train[i][1]) + 1 for b in first for i in b)
     for r in (r for r in records if "train/lr" in r):  # the rate of the step after the logged one
         step = r["step"] + 1
         assert r["train/lr"] == pytest.approx(0.5 * 64 ** -0.5 * min(step ** -0.5, step * 100 ** -1.5)), r
