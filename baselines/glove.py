@@ -36,7 +36,7 @@ class GloveRunConfig(RunOptions):
     lr: float = option(0.05, "AdaGrad's initial learning rate", group="train")
     adagrad: str = option("glove", "'glove' (the reference glove.c: lr*g/sqrt(1 + lr^2 sum g^2)) or 'torch' "
                           "(lr*g/sqrt(1 + sum g^2))", ("glove", "torch"), "train")
-    batch_size: int = option(512, "co-occurrence entries per AdaGrad step", group="train")
+    batch_size: int = option(4096, "co-occurrence entries per AdaGrad step (summed gradients)", group="train")
     shuffle_chunk: int = option(4_194_304, "entries shuffled together in memory (an epoch visits such chunks of "
                                 "the sorted file in a random order)", group="train")
     # -- evaluation
@@ -68,7 +68,7 @@ def _paths(value: str) -> list[str]:
     return [p for p in value.split(",") if p]
 
 
-def count(cfg: GloveRunConfig, vocab, out: Path) -> dict:
+def _count(cfg: GloveRunConfig, vocab, out: Path) -> dict:
     """Count the corpus's co-occurrences into out/cooccurrence.bin (kept, so that a resumed run reuses them) and
     describe them in out/cooccurrence.json."""
     from data_pipeline.cooccurrence import CooccurrenceCounter
@@ -110,7 +110,7 @@ def run(cfg: GloveRunConfig):
     analogies = {Path(p).name: read_analogies(p) for p in _paths(cfg.analogies)}
     out, checkpoint = prepare_run_dir(cfg)
     (out / "vocab.json").write_text(json.dumps(vocab.to_dict()) + "\n", encoding="utf-8")
-    info = count(cfg, vocab, out)
+    info = _count(cfg, vocab, out)
     batches = CooccurrenceBatches(out / "cooccurrence.bin", cfg.batch_size, cfg.shuffle_chunk, cfg.epochs, cfg.seed)
 
     model = Glove(GloveConfig(len(vocab), cfg.dim, cfg.x_max, cfg.alpha), seed=cfg.seed)

@@ -2,7 +2,7 @@
 (gensim's head500.noblanks.cor, dim 100, min_count 5): WordSim-353 and SimLex-999 Spearman, analogy accuracy
 (questions-words.txt) and corpus words per second.
 
-    python benchmarks/bench_glove.py [--corpus PATH] [--epochs 50] [--window 10] [--dim 100] [--batch_size 512]
+    python benchmarks/bench_glove.py [--corpus PATH] [--epochs 50] [--window 10] [--dim 100] [--batch_size 4096]
         [--adagrad glove|torch] [--sg_epochs 5] [--sg_window 5] [--seeds 1] [--threads 1]
 
 Words/s is the corpus's raw words times the epochs over the training time, without the engine's logging and
@@ -63,7 +63,7 @@ def main():
     p.add_argument("--min_count", type=int, default=5)
     p.add_argument("--epochs", type=int, default=50, help="GloVe's (the paper's 50 below 300 dimensions)")
     p.add_argument("--window", type=int, default=10, help="GloVe's symmetric window (the paper's 10)")
-    p.add_argument("--batch_size", type=int, default=512)
+    p.add_argument("--batch_size", type=int, default=4096)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--adagrad", default="glove", choices=["glove", "torch"])
     p.add_argument("--max_pairs_in_memory", type=int, default=10_000_000)

@@ -76,6 +76,8 @@ def test_batches_cover_every_entry_once_per_epoch_in_a_fresh_order_and_resume(tm
         seen = np.concatenate([b["word_ids"].numpy() * len(vocab) + b["context_ids"].numpy() for b in batches])
         assert sorted(seen.tolist()) == (records["i"].astype(np.int64) * len(vocab) + records["j"]).tolist()
     assert not torch.equal(epochs[0][0]["word_ids"], epochs[1][0]["word_ids"])
+    one_chunk = CooccurrenceBatches(directory / "cooccurrence.bin", batch_size=50, epochs=2, seed=4)
+    assert not torch.equal(next(one_chunk(0))["word_ids"], next(one_chunk(1))["word_ids"])  # reshuffled within
     resumed = list(make()(1, start_batch=7))
     assert len(resumed) == len(epochs[1]) - 7
     assert all(torch.equal(a[k], b[k]) for a, b in zip(epochs[1][7:], resumed) for k in a)
