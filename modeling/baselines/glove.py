@@ -72,10 +72,13 @@ class Glove(AlbaPreTrainedModel):
 
 
 def glove_adagrad(params, lr: float = 0.05, rule: str = "glove") -> torch.optim.Adagrad:
-    """AdaGrad at initial learning rate `lr`. 'glove': the update of the reference implementation (glove.c), whose
-    squared-gradient sums start at 1 and add the squares of lr * g: step lr * g / sqrt(1 + lr^2 * sum g^2), which
-    is torch's Adagrad at learning rate 1 with its sums started at 1 / lr^2 (the log then shows lr 1). 'torch':
-    the textbook form, step lr * g / sqrt(1 + sum g^2) (sums started at 1), much smaller once sum g^2 >> 1."""
+    """AdaGrad at initial learning rate `lr`, two readings of "sums started at 1":
+
+    'glove': the reference implementation's (glove.c), whose squared-gradient sums start at 1 and add the squares
+    of lr * g: step lr * g / sqrt(1 + lr^2 * sum g^2). That is torch's Adagrad at learning rate 1 with its sums
+    started at 1 / lr^2 (so the log shows lr 1); torch counts this step's g^2 in the sum, glove.c only the earlier
+    ones. 'torch': torch's Adagrad at `lr` with its sums started at 1, step lr * g / sqrt(1 + sum g^2), which is
+    up to 1/lr = 20 times smaller once sum g^2 is large. Both start as plain SGD at `lr`."""
     if rule not in ADAGRAD_RULES:
         raise ValueError(f"rule must be one of {ADAGRAD_RULES}, got {rule!r}")
     if rule == "glove":
