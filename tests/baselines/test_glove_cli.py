@@ -28,6 +28,7 @@ def one_line_error(proc) -> str:
 
 @pytest.mark.slow
 def test_resume_mid_training_gives_the_uninterrupted_vectors(tmp_path):
+    # 21 steps an epoch in chunks of 13 and 8 batches: step 16 stops inside a chunk.
     common = [f"--corpus={CORPUS}", "--lowercase", "--epochs=2", "--window=5", "--dim=16", "--batch_size=8192",
               "--shuffle_chunk=100000", "--max_pairs_in_memory=200000", "--save_every=10", "--log_every=5",
               f"--similarity={TEST_DATA / 'wordsim353.tsv'}"]
@@ -36,11 +37,11 @@ def test_resume_mid_training_gives_the_uninterrupted_vectors(tmp_path):
     results = json.loads((tmp_path / "whole" / "results.json").read_text())
     steps = results["steps"]
     assert results["shards"] >= 2 and "wordsim353.tsv/spearman" in results  # counted through shards on disk
-    stopped = glove(*common, f"--output_dir={tmp_path / 'parts'}", "--stop_at_step=13")
-    assert stopped.returncode == 0 and f"stopped at step 13 of {steps}" in stopped.stdout, stopped.stdout
+    stopped = glove(*common, f"--output_dir={tmp_path / 'parts'}", "--stop_at_step=16")
+    assert stopped.returncode == 0 and f"stopped at step 16 of {steps}" in stopped.stdout, stopped.stdout
     assert not (tmp_path / "parts" / "vectors.txt").exists()
     resumed = glove(*common, f"--output_dir={tmp_path / 'parts'}", "--resume")
-    assert resumed.returncode == 0 and "resuming at step 13" in resumed.stdout, resumed.stderr
+    assert resumed.returncode == 0 and "resuming at step 16" in resumed.stdout, resumed.stderr
     assert (tmp_path / "parts" / "vectors.txt").read_bytes() == (tmp_path / "whole" / "vectors.txt").read_bytes()
     # The exported vectors are W + W~ of the final weights.
     weights = load_file(str(tmp_path / "whole" / "checkpoints" / f"step-{steps:08d}" / "model.safetensors"))
