@@ -6,11 +6,12 @@ from __future__ import annotations
 if __name__ == "__main__":
     import _bootstrap  # noqa: F401  (must run before the alba imports)
 
-from baselines import dcnn, memn2n, memnn, nplm, rnn_lm, self_attentive, seq2seq, text_cnn, tfidf, word2vec
+from baselines import dcnn, glove, memn2n, memnn, nplm, rnn_lm, self_attentive, seq2seq, text_cnn, tfidf, word2vec
 from pretrain.command import config_command, run_fire, with_subcommands
 
 # name -> (config class, title, run); a new baseline is one more entry.
 BASELINES = {"dcnn": (dcnn.DcnnRunConfig, dcnn.TITLE, dcnn.run),
+             "glove": (glove.GloveRunConfig, glove.TITLE, glove.run),
              "memn2n": (memn2n.MemN2NRunConfig, memn2n.TITLE, memn2n.run),
              "memnn": (memnn.MemNNRunConfig, memnn.TITLE, memnn.run),
              "nplm": (nplm.NplmRunConfig, nplm.TITLE, nplm.run),
