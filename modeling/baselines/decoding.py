@@ -42,7 +42,7 @@ def greedy_decode(model, src_ids: torch.Tensor, max_len: int | None = None) -> l
 
 
 @torch.no_grad()
-def beam_search(model, src_ids: torch.Tensor, beam: int = 5, alpha: float = 0.6,
+def beam_search(model, src_ids: torch.Tensor, beam: int = 5, alpha: float = 1.0,
                 max_len: int | None = None) -> list[list[int]]:
     """Each row's best hypothesis (ids without <bos> and <eos>) under the length-penalised score."""
     max_len = max_len or max_target_length(src_ids)
