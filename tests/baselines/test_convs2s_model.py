@@ -225,7 +225,7 @@ def test_learns_to_copy():
     generator = torch.Generator().manual_seed(0)
     model = ConvS2S(tiny_config(embedding_size=32, channels=32))
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    for _ in range(200):
+    for _ in range(300):
         loss = model(*copy_batch(32, generator)).loss
         optimizer.zero_grad()
         loss.backward()
