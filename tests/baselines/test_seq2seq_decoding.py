@@ -112,7 +112,7 @@ def test_noam_schedule_follows_its_formula():
 
 
 def test_halving_schedule():
-    cfg = Seq2SeqRunConfig(data_dir="x", arch="sutskever", halve_after=2, halve_every=0.5)
+    cfg = Seq2SeqRunConfig(data_dir="x", arch="sutskever", optimizer="sgd", schedule="halving", lr=0.7, halve_after=2, halve_every=0.5)
     factor = lr_factor(cfg, None, steps_per_epoch=10)
     assert [factor(s) for s in (0, 19, 20, 24, 25, 30)] == [1, 1, 0.5, 0.5, 0.25, 0.125]
 
