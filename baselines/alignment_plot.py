@@ -26,8 +26,8 @@ def draw_alignments(model, tokenizer, examples: list[tuple[list[int], list[int]]
             src = pad_rows([source])
             output = greedy_decode(model, src)[0] + [EOS]
             weights = model.attention_weights(src, torch.tensor([[BOS] + output[:-1]]))[0].float().numpy()
-            pictures.append((weights, [tokenizer.id_to_token(i) for i in source],
-                             [tokenizer.id_to_token(i) for i in output]))
+            name = lambda i: "</s>" if i == EOS else tokenizer.id_to_token(i)  # noqa: E731 (the tokenizer says [SEP])
+            pictures.append((weights, [name(i) for i in source], [name(i) for i in output]))
     model.train(was_training)
     width = max(len(s) for _, s, _ in pictures)
     fig = Figure(figsize=(max(5.0, 0.4 * width) * len(pictures), 0.4 * max(len(t) for *_, t in pictures) + 2),
