@@ -18,6 +18,9 @@ def draw_alignments(model, tokenizer, examples: list[tuple[list[int], list[int]]
 
     from .translation_data import pad_rows
 
+    def name(i: int) -> str:
+        return "</s>" if i == EOS else tokenizer.id_to_token(i)  # the tokenizer calls it [SEP]
+
     was_training = model.training
     model.eval()
     pictures = []
@@ -26,7 +29,6 @@ def draw_alignments(model, tokenizer, examples: list[tuple[list[int], list[int]]
             src = pad_rows([source])
             output = greedy_decode(model, src)[0] + [EOS]
             weights = model.attention_weights(src, torch.tensor([[BOS] + output[:-1]]))[0].float().numpy()
-            name = lambda i: "</s>" if i == EOS else tokenizer.id_to_token(i)  # noqa: E731 (the tokenizer says [SEP])
             pictures.append((weights, [name(i) for i in source], [name(i) for i in output]))
     model.train(was_training)
     width = max(len(s) for _, s, _ in pictures)
