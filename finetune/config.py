@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from modeling.config import PRESETS
 from pretrain.config import ConfigError, OptimOptions, check_model_option, option
+from pretrain.grid import check_grid
 
 
 GRID_KEYS = ("lr", "batch_size", "epochs", "seed")
@@ -58,11 +59,7 @@ class FinetuneConfig(OptimOptions):
 
     def __post_init__(self):
         self.model_overrides = dict(self.model_overrides or {})
-        self.grid = dict(self.grid or {})
-        for key, values in self.grid.items():
-            if key not in GRID_KEYS or not isinstance(values, list) or not values:
-                raise ConfigError(f"--grid must map some of {', '.join(GRID_KEYS)} to non-empty lists; got "
-                                  f"{key}={values!r}")
+        self.grid = check_grid(self.grid, GRID_KEYS)
         if not self.model:
             raise ConfigError("--model is required: a pretraining run, a transformers directory or a preset name")
         self.check(positive=("max_seq_length", "epochs", "vocab_size"))
@@ -75,12 +72,6 @@ class FinetuneConfig(OptimOptions):
             raise ConfigError("--task=all reads every task from --data_dir; --train_file/--dev_file/--test_file "
                               "name one task's files")
 
-    def grid_points(self) -> list[dict]:
-        """Every combination of the grid's values (one empty point without a grid)."""
-        points = [{}]
-        for key in GRID_KEYS:
-            points = [{**p, key: v} for p in points for v in self.grid.get(key, [])] or points
-        return points
 
 
 @dataclass

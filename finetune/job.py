@@ -4,7 +4,6 @@ shared run skeleton (the launcher's processes, precision, DeepSpeed, checkpoints
 brings its model, its training batches and how its dev predictions are scored."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -12,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from pretrain.checkpoint import TrainState, resumable_checkpoint
+from pretrain.checkpoint import TrainState
 from pretrain.config import ConfigError
 from pretrain.engine import predict
 from pretrain.job import Training, create_run_dir, is_main_process, launch_accelerator, run_training
 from pretrain.optim import build_optimizer, build_scheduler
-from pretrain.rundir import check_output_dir
 from pretrain.sampler import GlobalBatchSampler
 
 from .config import FinetuneConfig
@@ -154,17 +152,3 @@ def run_finetuning(cfg: FinetuneConfig, task: FinetuneTask, checkpoint: Path | N
 def _predicting(model, acc) -> Predict:
     model = model.to(acc.device)
     return lambda batches: predict(model, batches, acc)
-
-
-def run_part(cfg: FinetuneConfig, folder: Path, run_one: Callable[[FinetuneConfig, Path | None], dict]) -> dict:
-    """One part of a larger run (a task of --task=all, a point of --grid) in its own folder: `run_one(cfg,
-    checkpoint)`. With --resume, a part the run finished keeps its results, one it started continues from its
-    latest checkpoint, and one it never reached (or left before its first checkpoint) starts afresh."""
-    part = dataclasses.replace(cfg, output_dir=str(folder), grid={}, overwrite=False)
-    if cfg.resume:
-        if (folder / "results.json").is_file():
-            say(f"[alba] {folder}: finished before, its results are kept")
-            return json.loads((folder / "results.json").read_text(encoding="utf-8"))
-        if resumable_checkpoint(folder / "checkpoints") is None:
-            part = dataclasses.replace(part, resume=False, overwrite=True)
-    return run_one(part, check_output_dir(part))

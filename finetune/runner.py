@@ -13,6 +13,7 @@ from data_pipeline import DataError
 from data_pipeline.glue import TASKS, GlueTask, get_task, read_glue_file, task_file
 from modeling.task_heads import AlbaForSequenceClassification
 from pretrain.config import ConfigError
+from pretrain.grid import run_part
 from pretrain.job import create_run_dir, is_main_process
 from pretrain.rundir import check_output_dir
 
@@ -20,7 +21,7 @@ from .bow_baseline import BagOfWords
 from .config import FinetuneConfig
 from .glue import compute_metrics, write_submission
 from .grid import run_grid
-from .job import FinetuneTask, Scored, chunks, run_finetuning, run_part
+from .job import FinetuneTask, Scored, chunks, run_finetuning
 from .starting_model import load_starting_model
 
 # File names of the GLUE submission archive.

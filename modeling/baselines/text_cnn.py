@@ -8,6 +8,11 @@ each filter spans both channels, i.e. its responses on the two are added).
 Every sentence is padded with max_width - 1 zero vectors on both sides (the paper's code pads by the widest
 filter), and only the windows inside a sentence's own padded span are pooled, so a prediction does not depend on how
 long the other sentences of its batch are.
+
+The activation and the pooling are Kim's (ReLU, 1-max) by default; the others are the alternatives of Zhang &
+Wallace's (2015) sensitivity analysis: tanh, sigmoid, softplus, cube, tanh(x^3) and the identity; average pooling
+over the windows, and k-max pooling ("kmaxK": each map's K largest values, in decreasing order; zeros where a
+sentence has fewer than K windows).
 """
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ from ..config import SavedConfig
 from ..model import AlbaPreTrainedModel
 
 MODES = ("rand", "static", "non-static", "multichannel")
+ACTIVATIONS = {"relu": F.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "softplus": F.softplus,
+               "cube": lambda x: x ** 3, "tanh_cube": lambda x: torch.tanh(x ** 3), "identity": lambda x: x}
 
 
 @dataclass
@@ -35,10 +42,22 @@ class TextCNNConfig(SavedConfig):
     dropout: float = 0.5
     max_norm: float = 3.0  # on each row (class) of the output weights; 0 disables
     init_range: float = 0.25  # rand vectors and words without a pretrained vector: uniform in +-init_range
+    activation: str = "relu"  # a key of ACTIVATIONS
+    pooling: str = "max"  # "max" (1-max), "mean", or "kmaxK" (the K largest)
 
     def __post_init__(self):
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        if self.pooling not in ("max", "mean") and not (self.pooling.startswith("kmax") and
+                                                        self.pooling[4:].isdigit() and int(self.pooling[4:]) > 0):
+            raise ValueError(f"pooling must be 'max', 'mean' or 'kmaxK' with K a positive integer, got "
+                             f"{self.pooling!r}")
+
+    @property
+    def pooled_per_map(self) -> int:
+        return int(self.pooling[4:]) if self.pooling.startswith("kmax") else 1
         self.filter_widths = tuple(int(w) for w in self.filter_widths)
         if not self.filter_widths or min(self.filter_widths) < 1:
             raise ValueError(f"filter widths must be positive, got {self.filter_widths}")
@@ -82,7 +101,8 @@ class TextCNN(AlbaPreTrainedModel):
         self.convs = nn.ModuleList(nn.Conv1d(len(self.embeddings) * d, config.num_filters, w)
                                    for w in config.filter_widths)
         self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(config.num_filters * len(config.filter_widths), config.num_labels)
+        self.classifier = nn.Linear(config.num_filters * len(config.filter_widths) * config.pooled_per_map,
+                                    config.num_labels)
 
     @classmethod
     def for_loading(cls, config: TextCNNConfig) -> "TextCNN":
@@ -94,17 +114,28 @@ class TextCNN(AlbaPreTrainedModel):
         return max(self.config.filter_widths) - 1
 
     def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """The pooled features [B, num_filters * len(filter_widths)]: per width, max over time of ReLU(conv)."""
+        """The pooled features [B, num_filters * len(filter_widths) * K]: per width, the activation of the
+        convolution pooled over the sentence's windows."""
         lengths = attention_mask.sum(-1)  # [B]; ids are right-padded
         ids = input_ids * attention_mask.to(input_ids.dtype)  # padding is id 0 whatever the caller put there
         x = torch.cat([emb(ids) for emb in self.embeddings], -1).transpose(1, 2)  # [B, C*d, L]
         x = F.pad(x, (self.pad, self.pad))  # zero vectors on both sides of the time axis
         pooled = []
+        activation, pooling = ACTIVATIONS[self.config.activation], self.config.pooling
         for conv, width in zip(self.convs, self.config.filter_widths):
-            h = F.relu(conv(x))  # [B, F, T], window t covers padded positions t .. t+width-1
+            h = activation(conv(x))  # [B, F, T], window t covers padded positions t .. t+width-1
             t = torch.arange(h.shape[-1], device=h.device)
-            inside = t[None, :] + width <= (lengths + 2 * self.pad)[:, None]  # [B, T]
-            pooled.append(h.masked_fill(~inside[:, None, :], float("-inf")).amax(-1))
+            inside = (t[None, :] + width <= (lengths + 2 * self.pad)[:, None])[:, None, :]  # [B, 1, T]
+            if pooling == "mean":
+                pooled.append((h * inside).sum(-1) / inside.sum(-1))
+            elif pooling == "max":
+                pooled.append(h.masked_fill(~inside, float("-inf")).amax(-1))
+            else:
+                k = self.config.pooled_per_map
+                if h.shape[-1] < k:  # fewer windows than K in the whole batch
+                    h, inside = F.pad(h, (0, k - h.shape[-1])), F.pad(inside, (0, k - inside.shape[-1]))
+                top = h.masked_fill(~inside, float("-inf")).topk(k, dim=-1).values  # [B, F, K]
+                pooled.append(top.masked_fill(top == float("-inf"), 0.0).flatten(1))
         return torch.cat(pooled, -1)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,

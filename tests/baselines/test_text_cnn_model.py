@@ -56,6 +56,46 @@ def test_max_over_time_pooling_equals_a_loop_over_windows(mode):
         torch.testing.assert_close(got[b], torch.tensor(expected), atol=1e-5, rtol=1e-5)
 
 
+def window_values(model, words) -> list[list[float]]:
+    """Per filter (widths in order), w . window + b over every window of the sentence zero-padded by max_width - 1."""
+    pad = max(model.config.filter_widths) - 1
+    channels = torch.stack([emb.weight[words] for emb in model.embeddings])
+    zeros = torch.zeros(channels.shape[0], pad, channels.shape[2])
+    padded = torch.cat([zeros, channels, zeros], 1)
+    return [[float((conv.weight[f].view(len(channels), -1, width).transpose(1, 2) * padded[:, t:t + width]).sum()
+                   + conv.bias[f]) for t in range(padded.shape[1] - width + 1)]
+            for conv, width in zip(model.convs, model.config.filter_widths) for f in range(conv.out_channels)]
+
+
+FUNCTIONS = {"relu": lambda x: max(x, 0.0), "tanh": np.tanh, "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+             "softplus": lambda x: np.log1p(np.exp(x)), "cube": lambda x: x ** 3, "tanh_cube": lambda x: np.tanh(x ** 3),
+             "identity": lambda x: x}
+POOLS = {"max": lambda v: [max(v)], "mean": lambda v: [sum(v) / len(v)],
+         "kmax3": lambda v: (sorted(v, reverse=True) + [0.0] * 3)[:3]}
+
+
+@pytest.mark.parametrize("pooling", list(POOLS))
+@pytest.mark.parametrize("activation", list(FUNCTIONS))
+def test_zhang_wallace_activations_and_poolings_equal_a_loop_over_windows(activation, pooling):
+    """The sensitivity analysis' alternatives, per sentence alone: the activation of every window, then the pooling
+    over that sentence's windows only (k-max: the K largest in decreasing order, zeros where there are fewer)."""
+    model = small(activation=activation, pooling=pooling).eval().requires_grad_(False)
+    ids, mask = batch()
+    got = model.features(ids, mask)
+    assert got.shape == (3, 3 * 4 * (3 if pooling == "kmax3" else 1))
+    for b in range(len(ids)):
+        per_filter = window_values(model, ids[b, :int(mask[b].sum())])
+        expected = [p for v in per_filter for p in POOLS[pooling]([FUNCTIONS[activation](x) for x in v])]
+        torch.testing.assert_close(got[b], torch.tensor(expected, dtype=torch.float32), atol=1e-4, rtol=1e-4)
+
+
+def test_k_max_pooling_of_more_than_the_batch_has_windows():
+    model = small(pooling="kmax20", filter_widths=(2,), activation="identity").eval().requires_grad_(False)
+    ids, mask = batch()
+    got = model.features(ids, mask).view(3, 4, 20)
+    assert (got[2, :, 2:] == 0).all() and (got[0, :, :8] != 0).all()  # 1 word: 2 windows; 7 words: 8
+
+
 def test_padding_of_the_batch_does_not_change_a_prediction():
     model = small().eval()
     alone = torch.tensor([[2, 11]])
