@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pretrain.config import ConfigError, option
-from pretrain.job import prepare_run_dir
+from pretrain.grid import check_grid, grid_points
+from pretrain.job import create_run_dir, is_main_process, prepare_run_dir
 
 from .sentence_task import SentenceTaskOptions, fit_classifier, labelled_rows, positive_ints
 
 PAD, UNK = "<pad>", "<unk>"
+# What --grid may vary: Zhang & Wallace's (2015) axes, and the seed.
+GRID_KEYS = ("filter_widths", "num_filters", "activation", "pooling", "dropout", "max_norm", "seed")
 # Kim (2014), Table 2, SST-2 (full training set, phrases included); a comparison, not a target.
 PAPER_ACCURACY = {"rand": 82.7, "static": 86.8, "non-static": 87.2, "multichannel": 88.1}
 
@@ -41,11 +44,19 @@ class TextCnnRunConfig(SentenceTaskOptions):
     dropout: float = option(0.5, "dropout on the pooled features", group="model")
     max_norm: float = option(3.0, "L2 bound on each output weight row, enforced after every step (0: none)",
                               group="model")
+    activation: str = option("relu", "of the convolutions: relu (Kim's), or the alternatives of Zhang & Wallace's "
+                              "sensitivity analysis: tanh, sigmoid, softplus, cube, tanh_cube, identity", group="model")
+    pooling: str = option("max", "over each map's windows: max (Kim's 1-max), mean, or kmaxK (the K largest)",
+                           group="model")
     # -- training
     epochs: int = option(25, "training epochs", group="train")
     batch_size: int = option(50, "sentences per Adadelta step", group="train")
     rho: float = option(0.95, "Adadelta decay", group="train")
     eps: float = option(1e-6, "Adadelta epsilon", group="train")
+    grid: dict = option(None, "a sensitivity analysis (Zhang & Wallace 2015): every combination of the values given, "
+                         "e.g. '{\"filter_widths\": [\"3\", \"3,4,5\", \"7\"], \"num_filters\": [100, 400], \"seed\": "
+                         "[0, 1, 2]}' (keys: " + ", ".join(GRID_KEYS) + "), each point in its own folder; prints each "
+                         "setting's median, min and max accuracy over the seeds", group="train")
 
     def __post_init__(self):
         if isinstance(self.filter_widths, (list, tuple)):  # fire reads --filter_widths=3,4,5 as a tuple
@@ -58,6 +69,14 @@ class TextCnnRunConfig(SentenceTaskOptions):
             raise ConfigError("--char_length must be at least 123 (the six convolutions' span) and --char_lr positive")
         if self.model == "word" and self.mode != "rand" and not self.vectors:
             raise ConfigError(f"--mode={self.mode} needs --vectors: a word2vec text-format file")
+        self.grid = check_grid(self.grid, GRID_KEYS)
+        from modeling.baselines.text_cnn import TextCNNConfig
+        for point in grid_points(self.grid, GRID_KEYS):  # every setting is checked before anything runs
+            values = {"activation": self.activation, "pooling": self.pooling, **point}
+            try:
+                TextCNNConfig(vocab_size=1, activation=values["activation"], pooling=values["pooling"])
+            except ValueError as e:
+                raise ConfigError(f"--activation/--pooling: {e}") from None
 
     def widths(self) -> tuple[int, ...]:
         return positive_ints(self, "filter_widths")
@@ -116,7 +135,7 @@ def collate(sentences, labels) -> dict:
 
 
 def _model(cfg: TextCnnRunConfig, data: dict, steps_per_epoch: int):
-    """The model, its optimizer and schedule (each paper's), and its name in messages."""
+    """The model, its optimizer and schedule (each paper's)."""
     import torch
 
     from modeling.baselines.char_cnn import CharCNN, CharCNNConfig
@@ -128,39 +147,77 @@ def _model(cfg: TextCnnRunConfig, data: dict, steps_per_epoch: int):
         optimizer = torch.optim.SGD(model.parameters(), lr=cfg.char_lr, momentum=0.9)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: 0.5 ** min(10, step // (3 * steps_per_epoch)))
-        return model, optimizer, scheduler, "character CNN"
+        return model, optimizer, scheduler
     vectors = data["vectors"]
     model = TextCNN(TextCNNConfig(len(data["vocab"]), data["task"].num_labels, cfg.mode,
                                   cfg.embedding_size if vectors is None else vectors.shape[1], cfg.widths(),
-                                  cfg.num_filters, cfg.dropout, cfg.max_norm), vectors)
+                                  cfg.num_filters, cfg.dropout, cfg.max_norm, activation=cfg.activation,
+                                  pooling=cfg.pooling), vectors)
     optimizer = adadelta_with_max_norm(model, cfg.rho, cfg.eps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)  # Adadelta sets its own steps
-    return model, optimizer, scheduler, f"text CNN ({cfg.mode})"
+    return model, optimizer, scheduler
 
 
 def run(cfg: TextCnnRunConfig):
+    if cfg.grid:
+        return _run_grid(cfg)
     data = load_data(cfg)  # a bad file stops here, before anything is written
-    train_ids, eval_ids = data["train"][0], data["eval"][0]
-    if len(train_ids) < cfg.batch_size:
-        raise ConfigError(f"{len(train_ids)} training sentences are too few for --batch_size={cfg.batch_size}")
+    _check_size(cfg, data)
     out, checkpoint = prepare_run_dir(cfg)
-    steps_per_epoch = len(train_ids) // cfg.batch_size
-    model, optimizer, scheduler, name = _model(cfg, data, steps_per_epoch)
-    if data["vocab"]:
-        (out / "vocab.json").write_text(json.dumps(list(data["vocab"].words)) + "\n", encoding="utf-8")
-    describe = (f"{name} on {data['task'].name}: {len(train_ids)} training and {len(eval_ids)} evaluation sentences"
-                + (f", vocabulary {len(data['vocab'])}" if data["vocab"] else "")
-                + (f" ({data['found']} with a pretrained vector)" if data.get("vectors") is not None else "")
-                + f"; {model.num_parameters()} parameters")
-    result = fit_classifier(cfg, out, checkpoint, model, optimizer, scheduler,
-                            lambda split, rows: collate([data[split][0][i] for i in rows], data[split][1][rows]),
-                            {"train": len(train_ids), "eval": len(eval_ids)}, describe,
-                            {"model": cfg.model, "mode": cfg.mode})
-    print(f"\n{data['task'].name} {cfg.eval_file} accuracy, {name}, {cfg.epochs} epochs on "
+    result = _fit(cfg, data, out, checkpoint)
+    print(f"\n{data['task'].name} {cfg.eval_file} accuracy, {_model_name(cfg)}, {cfg.epochs} epochs on "
           f"{cfg.train_file}: {100 * result['eval_accuracy']:.2f}%"
           + (f" (Kim 2014, full SST-2 training set: {PAPER_ACCURACY[cfg.mode]}%)"
              if cfg.task == "sst2" and cfg.model == "word" else ""))
 
+
+def _check_size(cfg: TextCnnRunConfig, data: dict):
+    if len(data["train"][0]) < cfg.batch_size:
+        raise ConfigError(f"{len(data['train'][0])} training sentences are too few for --batch_size={cfg.batch_size}")
+
+
+def _model_name(cfg: TextCnnRunConfig) -> str:
+    return "character CNN" if cfg.model == "char" else f"text CNN ({cfg.mode})"
+
+
+def _fit(cfg: TextCnnRunConfig, data: dict, out: Path, checkpoint: Path | None) -> dict:
+    train_ids, eval_ids = data["train"][0], data["eval"][0]
+    steps_per_epoch = len(train_ids) // cfg.batch_size
+    model, optimizer, scheduler = _model(cfg, data, steps_per_epoch)
+    if data["vocab"]:
+        (out / "vocab.json").write_text(json.dumps(list(data["vocab"].words)) + "\n", encoding="utf-8")
+    describe = (f"{_model_name(cfg)} on {data['task'].name}: {len(train_ids)} training and {len(eval_ids)} "
+                "evaluation sentences" + (f", vocabulary {len(data['vocab'])}" if data["vocab"] else "")
+                + (f" ({data['found']} with a pretrained vector)" if data.get("vectors") is not None else "")
+                + f"; {model.num_parameters()} parameters")
+    return fit_classifier(cfg, out, checkpoint, model, optimizer, scheduler,
+                          lambda split, rows: collate([data[split][0][i] for i in rows], data[split][1][rows]),
+                          {"train": len(train_ids), "eval": len(eval_ids)}, describe,
+                          {"model": cfg.model, "mode": cfg.mode})
+
+
+def _run_grid(cfg: TextCnnRunConfig):
+    """Every point of --grid trained in a folder of its own (resumable); each setting's median, min and max dev
+    accuracy over its seeds printed and written to results.json."""
+    from pretrain.grid import run_grid
+    from pretrain.rundir import check_output_dir
+
+    _check_size(cfg, load_data(cfg))  # a bad file stops here, before anything is written
+    check_output_dir(cfg, need_checkpoint=False)  # each point keeps its own checkpoints
+    out = create_run_dir(cfg)
+
+    def one(part: TextCnnRunConfig, checkpoint: Path | None) -> dict:
+        return _fit(part, load_data(part), create_run_dir(part), checkpoint)
+
+    summary, _ = run_grid(cfg, out, GRID_KEYS, one, lambda result: {"eval_accuracy": result["eval_accuracy"]},
+                          lambda medians: medians["eval_accuracy"])
+    if is_main_process():
+        (out / "results.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    print(f"\n{cfg.eval_file} accuracy (%) over {summary['seeds']} seed(s) per setting: median (min - max)")
+    for row in sorted(summary["grid"], key=lambda r: -r["median"]["eval_accuracy"]):
+        setting = ", ".join(f"{k}={v}" for k, v in row["setting"].items()) or "(the options given)"
+        print(f"  {100 * row['median']['eval_accuracy']:.2f} ({100 * row['min']['eval_accuracy']:.2f} - "
+              f"{100 * row['max']['eval_accuracy']:.2f})  {setting}")
 
 TITLE = ("alba baseline text_cnn: convolutional sentence classifier (Kim 2014; --model=char: Zhang et al. 2015) on a "
          "single-sentence GLUE task; prints the dev accuracy")

@@ -152,3 +152,39 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     line = one_line_error(alba(f"--data_dir={data}", "--filter_widths=3,x", f"--output_dir={out}"))
     assert "--filter_widths" in line
     assert not out.exists()
+
+
+def test_a_sensitivity_grid_reports_each_setting_over_its_seeds(tmp_path):
+    """Zhang & Wallace's analysis through the shared grid: every point in its own folder, each setting's median,
+    min and max over the seeds equal to its points' own results, and a resumed grid keeps the finished points."""
+    write_task(tmp_path)
+    out = tmp_path / "grid"
+    args = [f"--data_dir={tmp_path}", "--embedding_size=8", "--num_filters=4", "--epochs=1", "--batch_size=20",
+            '--grid={"pooling": ["max", "kmax2"], "activation": ["relu", "tanh"], "seed": [0, 1, 2]}',
+            f"--output_dir={out}", "--wandb=disabled", "--progress=False"]
+    proc = alba(*args)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "results.json").read_text())
+    assert len(summary["grid"]) == 4 and summary["seeds"] == 3
+    for row in summary["grid"]:
+        s = row["setting"]
+        found = [json.loads((out / f"activation={s['activation']}-pooling={s['pooling']}-seed={seed}" /
+                             "results.json").read_text())["eval_accuracy"] for seed in range(3)]
+        assert row["median"]["eval_accuracy"] == float(np.median(found))
+        assert (row["min"]["eval_accuracy"], row["max"]["eval_accuracy"]) == (min(found), max(found))
+        line = (f"  {100 * float(np.median(found)):.2f} ({100 * min(found):.2f} - {100 * max(found):.2f})  "
+                f"activation={s['activation']}, pooling={s['pooling']}")
+        assert line in proc.stdout.splitlines()
+    best = max(summary["grid"], key=lambda r: r["median"]["eval_accuracy"])
+    assert summary["setting"] == best["setting"]
+    resumed = alba(*args, "--resume")
+    assert resumed.returncode == 0 and resumed.stdout.count("finished before, its results are kept") == 12
+
+
+def test_a_grid_of_an_unknown_option_or_value_writes_nothing(tmp_path):
+    write_task(tmp_path)
+    for grid, message in (('{"lr": [1]}', "--grid must map some of filter_widths, num_filters"),
+                          ('{"pooling": ["max", "kmax0"]}', "pooling must be 'max', 'mean' or 'kmaxK'")):
+        line = one_line_error(alba(f"--data_dir={tmp_path}", f"--grid={grid}", f"--output_dir={tmp_path / 'x'}"))
+        assert message in line
+        assert not (tmp_path / "x").exists()
