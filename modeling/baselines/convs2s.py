@@ -124,8 +124,20 @@ class DecoderLayer(nn.Module):
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, T, C), target_embedding g (B, T, E), memory (z, z + e) each (B, S, E): the new x and the
         attention weights (B, T, S)."""
-        keys, values = memory
         h = F.glu(convolve(self.conv, self.dropout(x), self.conv.kernel_size[0] - 1, 0), dim=-1)
+        return self.attend(h, x, target_embedding, memory, src_mask)
+
+    def step(self, window: torch.Tensor, target_embedding: torch.Tensor, memory: tuple, src_mask: torch.Tensor
+             ) -> torch.Tensor:
+        """One new position: `window` (B, k, C) holds this layer's inputs at the k positions its convolution
+        reads (the k-1 before, zeros before the start, and the new one); the new position's output (B, 1, C)."""
+        h = F.glu(convolve(self.conv, self.dropout(window), 0, 0), dim=-1)
+        return self.attend(h, window[:, -1:], target_embedding, memory, src_mask)[0]
+
+    def attend(self, h: torch.Tensor, x: torch.Tensor, target_embedding: torch.Tensor, memory: tuple,
+               src_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The block after its convolution: multi-step attention from h, then the residual with the input x."""
+        keys, values = memory
         d = self.attention_in(h) + target_embedding
         scores = (d @ keys.transpose(1, 2)).masked_fill(~src_mask[:, None, :], float("-inf"))
         weights = scores.softmax(-1)
@@ -188,6 +200,27 @@ class ConvS2S(Seq2SeqModel):
         for layer in self.decoder_layers:
             x, weights = layer(x, g, memory, src_mask)
         return self.output(self.dropout(self.decoder_out(x))), weights
+
+    def start(self, memory: tuple, src_mask: torch.Tensor) -> tuple:
+        """(memory, source mask, positions decoded, each decoder layer's last k-1 inputs): a step then runs the
+        newest position alone, exactly as the causal convolutions see it in `decode`."""
+        B, k = src_mask.shape[0], self.config.kernel_size
+        empty = memory[0].new_zeros(B, k - 1, self.config.channels)  # the causal padding
+        return (memory, src_mask, torch.zeros(B, dtype=torch.long, device=src_mask.device),
+                tuple(empty for _ in self.decoder_layers))
+
+    def step(self, state: tuple, tokens: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+        memory, src_mask, position, windows = state
+        t = int(position[0])
+        if t >= self.config.max_positions:
+            raise ValueError(f"position {t} is beyond max_positions={self.config.max_positions}")
+        g = self.dropout(self.tgt_embeddings(tokens[:, None]) + self.tgt_positions(position[:, None]))
+        x, kept = self.decoder_in(g), []
+        for layer, window in zip(self.decoder_layers, windows):
+            window = torch.cat([window, x], dim=1)
+            x = layer.step(window, g, memory, src_mask)
+            kept.append(window[:, 1:])
+        return self.output(self.dropout(self.decoder_out(x)))[:, 0], (memory, src_mask, position + 1, tuple(kept))
 
     def attention_weights(self, src_ids: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
         """The last decoder layer's attention (B, T, S) under teacher forcing; over the reversed source when the

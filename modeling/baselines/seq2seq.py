@@ -5,8 +5,8 @@ the training loss, and the two ways a decoder runs.
   sees target tokens 0..t only (tgt_in starts with <bos>, so position t predicts label t).
 - One token at a time for search, `start(memory, src_mask)` then `step(state, tokens)`: a state is a tuple of
   tensors whose first dimension is the batch (so a beam reorders it with `reorder_state`). The default keeps the
-  prefix and re-runs `decode` over it (ConvS2S); the recurrent models carry their hidden state, the Transformer
-  its keys and values.
+  prefix and re-runs `decode` over it; the recurrent models carry their hidden state, the Transformer
+  its keys and values, ConvS2S each decoder layer's last k-1 inputs.
 
 Source and target share one vocabulary (a joint subword tokenizer), so embeddings can be tied across them.
 Sources end with <eos>; target inputs start with <bos> and labels end with <eos>; padding is `pad_id` anywhere
