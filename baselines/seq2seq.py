@@ -80,7 +80,7 @@ class Seq2SeqRunConfig(RunOptions):
 
     def __post_init__(self):
         self.check(positive=("vocab_size", "max_length", "epochs", "batch_tokens", "warmup", "beam"))
-        self.model = dict(self.model or {})
+        self.model = model_fields(self.arch, dict(self.model or {}))
         if self.source == self.target:
             raise ConfigError(f"--source and --target are both {self.source!r}")
         if self.max_minutes < 0 or self.halve_after < 0 or self.halve_every <= 0 or self.alpha < 0:
@@ -103,13 +103,27 @@ def model_class(arch: str):
     return getattr(importlib.import_module(f"modeling.baselines.{module}"), name)
 
 
+def model_fields(arch: str, model: dict) -> dict:
+    """--model checked against the architecture's config fields and typed (fire leaves JSON's true/false inside a
+    mapping as strings)."""
+    import dataclasses
+
+    from pretrain.config import coerce
+
+    fields = {f.name: f for f in dataclasses.fields(model_class(arch).config_class) if f.name not in ("vocab_size",
+                                                                                                     "arch")}
+    unknown = sorted(set(model) - set(fields))
+    if unknown:
+        raise ConfigError(f"--model: {arch} has no field(s) {', '.join(unknown)}; its fields: "
+                          f"{', '.join(sorted(fields))}")
+    try:
+        return {name: coerce(fields[name], value) for name, value in model.items()}
+    except ConfigError as e:
+        raise ConfigError(f"--model: {e}") from None
+
+
 def build_model(cfg: Seq2SeqRunConfig, vocab_size: int):
     cls = model_class(cfg.arch)
-    known = set(cls.config_class.field_names()) - {"vocab_size", "arch"}
-    unknown = sorted(set(cfg.model) - known)
-    if unknown:
-        raise ConfigError(f"--model: {cfg.arch} has no field(s) {', '.join(unknown)}; its fields: "
-                          f"{', '.join(sorted(known))}")
     return cls(cls.config_class(vocab_size=vocab_size, **cfg.model))
 
 

@@ -303,7 +303,7 @@ def typed_options(cls, config_file: str | None, overrides: dict, joined: tuple[s
     unknown = sorted(set(values) - set(valid))
     if unknown:
         raise ConfigError("; ".join(_unknown(u, valid) for u in unknown) + " (--help lists every option)")
-    return {k: _coerce(valid[k], v) for k, v in values.items()}
+    return {k: coerce(valid[k], v) for k, v in values.items()}
 
 
 def _ungrouped(cls, values: dict, path: str) -> dict:
@@ -362,7 +362,7 @@ def _read_config_file(path: str) -> dict:
     return data
 
 
-def _coerce(f: dataclasses.Field, value):
+def coerce(f: dataclasses.Field, value):
     """Accept what fire and JSON produce (1 for 1.0, 7 for '7', JSON text for a mapping or list, which fire leaves
     a string when it holds JSON's true/false/null) but refuse values of the wrong kind."""
     name = f.type if isinstance(f.type, str) else f.type.__name__  # with or without `from __future__ import annotations`

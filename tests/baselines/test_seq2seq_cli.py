@@ -156,3 +156,19 @@ def test_help_lists_the_options_and_translate():
 def test_translate_names_a_directory_that_is_not_a_run(tmp_path):
     assert f"{tmp_path} has no config.json" in one_line_error(alba("translate", str(tmp_path), "ein Hund"))
     assert "is empty" in one_line_error(alba("translate", str(tmp_path), " "))
+
+
+def test_model_fields_are_typed_as_json_gives_them(tmp_path):
+    """fire leaves JSON's false inside --model a string, which would switch reversal on; it is read as a bool, and a
+    value of the wrong kind is one line."""
+    from baselines.seq2seq import load_translator
+
+    data, out = copy_task(tmp_path / "data", (("train", 60), ("val", 10), ("test", 5))), tmp_path / "run"
+    model = '{"embedding_size": 16, "hidden_size": 16, "reverse_source": false}'
+    proc = alba(*task_args(data), "--epochs=1", "--arch=sutskever", f"--model={model}", f"--output_dir={out}", *FAST)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert load_translator(out)[0].config.reverse_source is False
+    assert json.loads((out / "run_config.json").read_text())["model"]["reverse_source"] is False
+    message = one_line_error(alba(*task_args(data), "--arch=sutskever", '--model={"reverse_source": "maybe"}',
+                                  f"--output_dir={tmp_path / 'bad'}", *FAST))
+    assert "--model: --reverse_source expects bool, got 'maybe'" in message and not (tmp_path / "bad").exists()
