@@ -15,8 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from baselines.word_vectors_job import read_benchmarks, train_and_report, vectors_finish
 from pretrain.config import ConfigError, RunOptions, option
-from pretrain.job import Training, prepare_run_dir, run_training
+from pretrain.job import Training, prepare_run_dir
 
 
 @dataclass
@@ -70,10 +71,6 @@ class GloveRunConfig(RunOptions):
             raise ConfigError("--alpha and --stop_at_step must not be negative")
 
 
-def _paths(value: str) -> list[str]:
-    return [p for p in value.split(",") if p]
-
-
 def _count(cfg: GloveRunConfig, vocab, out: Path) -> dict:
     """Count the corpus's co-occurrences into out/cooccurrence.bin (kept, so that a resumed run reuses them) and
     describe them in out/cooccurrence.json."""
@@ -104,7 +101,6 @@ def run(cfg: GloveRunConfig):
     from data_pipeline.glove_batches import CooccurrenceBatches
     from data_pipeline.token_lines import iter_token_lines
     from data_pipeline.vocabulary import Vocabulary
-    from data_pipeline.word_benchmarks import read_analogies, read_word_pairs
     from modeling.baselines.glove import Glove, GloveConfig, glove_adagrad
 
     if not cfg.corpus:
@@ -112,8 +108,7 @@ def run(cfg: GloveRunConfig):
     # Every input is read and checked before anything is written; the corpus streams (one line in memory).
     vocab = Vocabulary.build(iter_token_lines(cfg.corpus, lowercase=cfg.lowercase), min_count=cfg.min_count,
                              source=cfg.corpus)
-    similarity = {Path(p).name: read_word_pairs(p) for p in _paths(cfg.similarity)}
-    analogies = {Path(p).name: read_analogies(p) for p in _paths(cfg.analogies)}
+    benchmarks = read_benchmarks(cfg)
     out, checkpoint = prepare_run_dir(cfg)
     (out / "vocab.json").write_text(json.dumps(vocab.to_dict()) + "\n", encoding="utf-8")
     info = _count(cfg, vocab, out)
@@ -124,37 +119,19 @@ def run(cfg: GloveRunConfig):
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)  # AdaGrad's own decay only
     total_steps = cfg.epochs * len(batches)
 
-    def finish(engine, state):
-        if state.step < total_steps:
-            print(f"[alba] stopped at step {state.step} of {total_steps}; --resume continues from {out}")
-            return None
-        vectors = model.word_vectors(vocab.words)
+    def speed(state):
         # Words of the corpus per second: of training (over every resumed part), and of counting.
-        results = {"words_per_s": info["words"] * cfg.epochs / max(state.train_seconds, 1e-9),
-                   "count_words_per_s": info["words"] / max(info["count_seconds"], 1e-9),
-                   "cooccurrences": info["entries"], "shards": info["shards"]}
-        for name, pairs in similarity.items():
-            found = vectors.evaluate_similarity(pairs)
-            results[f"{name}/spearman"], results[f"{name}/unknown_pairs"] = found["spearman"], found["unknown"]
-        for name, sections in analogies.items():
-            found = vectors.evaluate_analogies(sections)
-            results[f"{name}/accuracy"], results[f"{name}/questions"] = found["total"], found["questions"]
-        vectors.save_word2vec_format(out / "vectors.txt")
-        return {f"eval/{k}": v for k, v in results.items()}, results
+        return {"words_per_s": info["words"] * cfg.epochs / max(state.train_seconds, 1e-9),
+                "count_words_per_s": info["words"] / max(info["count_seconds"], 1e-9),
+                "cooccurrences": info["entries"], "shards": info["shards"]}
 
     describe = (f"GloVe: {info['words']} words, vocabulary {len(vocab)} (min_count {cfg.min_count}), "
                 f"{info['entries']} co-occurrences (window {cfg.window}, {info['shards']} shards); "
                 f"{cfg.epochs} epochs of {len(batches)} steps")
     training = Training(model, optimizer, scheduler, min(total_steps, cfg.stop_at_step or total_steps), batches,
                         describe)
-    results = run_training(cfg, out, checkpoint, training, finish)
-    if results is None:
-        return
-    for name, value in results.items():
-        if name not in ("steps", "train_seconds"):
-            print(f"[alba] {name}: {value:.4g}")
-    print(f"[alba] vectors: {out / 'vectors.txt'}")
-
+    train_and_report(cfg, out, checkpoint, training,
+                     vectors_finish(model, vocab.words, benchmarks, out, total_steps, speed))
 
 TITLE = ("alba baseline glove: GloVe (co-occurrence counts in bounded memory, weighted least squares, AdaGrad) on a "
          "text file; exports vectors.txt (W + W~, word2vec text format) and prints word-similarity Spearman and "

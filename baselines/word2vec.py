@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
+from baselines.word_vectors_job import read_benchmarks, train_and_report, vectors_finish
 from pretrain.config import ConfigError, RunOptions, option
-from pretrain.job import Training, prepare_run_dir, run_training
+from pretrain.job import Training, prepare_run_dir
 
 
 @dataclass
@@ -70,17 +70,12 @@ class Word2VecRunConfig(RunOptions):
 
 
 
-def _paths(value: str) -> list[str]:
-    return [p for p in value.split(",") if p]
-
-
 def run(cfg: Word2VecRunConfig):
     import torch
 
     from data_pipeline.token_lines import read_token_lines
     from data_pipeline.vocabulary import Vocabulary
     from data_pipeline.word2vec_batches import Word2VecBatches, encode_sentences
-    from data_pipeline.word_benchmarks import read_analogies, read_word_pairs
     from modeling.baselines.word2vec import Word2Vec, Word2VecConfig
 
     if not cfg.corpus:
@@ -88,8 +83,7 @@ def run(cfg: Word2VecRunConfig):
     # Every input is read and checked before anything is written.
     sentences = read_token_lines(cfg.corpus, lowercase=cfg.lowercase)
     vocab = Vocabulary.build(sentences, min_count=cfg.min_count, source=cfg.corpus)
-    similarity = {Path(p).name: read_word_pairs(p) for p in _paths(cfg.similarity)}
-    analogies = {Path(p).name: read_analogies(p) for p in _paths(cfg.analogies)}
+    benchmarks = read_benchmarks(cfg)
     ids, sentence = encode_sentences(sentences, vocab)
     negatives = cfg.negatives if cfg.objective == "negative" else 0
     batches = Word2VecBatches(ids, sentence, vocab.counts, architecture=cfg.architecture, window=cfg.window,
@@ -107,34 +101,16 @@ def run(cfg: Word2VecRunConfig):
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: batches.learning_rate(0, step) / cfg.lr)
     total_steps = cfg.epochs * len(batches)
 
-    def finish(engine, state):
-        if state.step < total_steps:
-            print(f"[alba] stopped at step {state.step} of {total_steps}; --resume continues from {out}")
-            return None
-        vectors = model.word_vectors(vocab.words)
+    def speed(state):
         # Words of the corpus per second of training (making batches and steps, over every resumed part).
-        results = {"words_per_s": len(ids) * state.step / len(batches) / max(state.train_seconds, 1e-9)}
-        for name, pairs in similarity.items():
-            found = vectors.evaluate_similarity(pairs)
-            results[f"{name}/spearman"], results[f"{name}/unknown_pairs"] = found["spearman"], found["unknown"]
-        for name, sections in analogies.items():
-            found = vectors.evaluate_analogies(sections)
-            results[f"{name}/accuracy"], results[f"{name}/questions"] = found["total"], found["questions"]
-        vectors.save_word2vec_format(out / "vectors.txt")
-        return {f"eval/{k}": v for k, v in results.items()}, results
+        return {"words_per_s": len(ids) * state.step / len(batches) / max(state.train_seconds, 1e-9)}
 
     describe = (f"word2vec {cfg.architecture}/{cfg.objective}: {len(ids)} words in the vocabulary of {len(vocab)} "
                 f"(min_count {cfg.min_count}); {cfg.epochs} epochs of {len(batches)} steps")
     training = Training(model, optimizer, scheduler, min(total_steps, cfg.stop_at_step or total_steps), batches,
                         describe)
-    results = run_training(cfg, out, checkpoint, training, finish)
-    if results is None:
-        return
-    for name, value in results.items():
-        if name not in ("steps", "train_seconds"):
-            print(f"[alba] {name}: {value:.4g}")
-    print(f"[alba] vectors: {out / 'vectors.txt'}")
-
+    train_and_report(cfg, out, checkpoint, training,
+                     vectors_finish(model, vocab.words, benchmarks, out, total_steps, speed))
 
 TITLE = ("alba baseline word2vec: skip-gram/CBOW with negative sampling or hierarchical softmax on a text file; "
          "exports vectors.txt (word2vec text format) and prints word-similarity Spearman and analogy accuracy")

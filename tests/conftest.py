@@ -25,6 +25,17 @@ def run_cli(*args, cwd=None, timeout=600, env=None):
                           timeout=timeout, env=full_env)
 
 
+def one_line_error(proc) -> str:
+    """The error line of an alba command that refused its input: exit status 2, no traceback, one 'alba: error:'
+    line and it last (progress bars may precede it)."""
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    errors = [l for l in lines if l.startswith("alba: error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], proc.stderr
+    return errors[0]
+
+
 # launch/X.py -> the `alba` subcommand it is
 _SCRIPTS = {"pretrain.py": "pretrain", "finetune.py": "finetune", "baseline.py": "baseline", "data.py": "data",
             "export.py": "export", "plot.py": "plot", "predict.py": "predict"}

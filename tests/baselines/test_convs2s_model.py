@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from copy_task import copy_accuracy
 from modeling.baselines.convs2s import ConvS2S, ConvS2SConfig, DecoderLayer, EncoderLayer
 from modeling.baselines.seq2seq import BOS, EOS, PAD, reorder_state
 from modeling.config import ConfigError
@@ -208,31 +209,7 @@ def test_encoder_gradient_is_scaled_by_twice_the_attention_layers():
     assert not torch.allclose(grads[True]["src_embeddings.weight"], grads[False]["src_embeddings.weight"] / 6)
 
 
-def copy_batch(n, generator):
-    """Random words 4..V-1, 3 to 6 of them: source words + <eos>, target <bos> + words, labels words + <eos>."""
-    lengths = torch.randint(3, 7, (n,), generator=generator)
-    src, tgt, labels = (torch.full((n, 7), PAD) for _ in range(3))
-    for r, n_words in enumerate(lengths.tolist()):
-        words = torch.randint(4, V, (n_words,), generator=generator)
-        src[r, :n_words + 1] = torch.cat([words, torch.tensor([EOS])])
-        tgt[r, :n_words + 1] = torch.cat([torch.tensor([BOS]), words])
-        labels[r, :n_words + 1] = src[r, :n_words + 1]
-    return src, tgt, labels
-
-
 def test_learns_to_copy():
     torch.manual_seed(0)
-    generator = torch.Generator().manual_seed(0)
     model = ConvS2S(tiny_config(embedding_size=32, channels=32))
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    for _ in range(300):
-        loss = model(*copy_batch(32, generator)).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval()
-    src, tgt, labels = copy_batch(200, generator)
-    with torch.no_grad():
-        predicted = model(src, tgt).logits.argmax(-1)
-    real = labels != PAD
-    assert (predicted[real] == labels[real]).float().mean().item() == 1.0
+    assert copy_accuracy(model, V, steps=300, batch_size=32, lr=3e-3, held_out=200) == 1.0

@@ -6,8 +6,8 @@ import json
 import pytest
 import torch
 
-from conftest import BUDGET, assert_same_run, cut_back, metric_records, run_cli
-from test_text_cnn_cli import assert_bad_rows_named, one_line_error, write_task
+from conftest import BUDGET, assert_same_run, cut_back, metric_records, one_line_error, run_cli
+from test_text_cnn_cli import assert_bad_rows_named, write_task
 
 # Measured on 1 CPU thread (seed 0, 160 steps per epoch, 15-25 s each on the busy 2-core VM): see
 # benchmarks/RESULTS.md. The ci budget trains 1 epoch (77.75%), 'full' the default 4.

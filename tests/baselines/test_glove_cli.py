@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from conftest import run_cli
+from conftest import one_line_error, run_cli
 from modeling.baselines.word_vectors import WordVectors
 
 gensim = pytest.importorskip("gensim")
@@ -18,12 +18,6 @@ CORPUS = TEST_DATA / "lee_background.cor"  # 60k words
 def glove(*args):
     return run_cli("-m", "launch.cli", "baseline", "glove", "--wandb=disabled", "--progress=False", *args,
                    env={"OMP_NUM_THREADS": "1"})
-
-
-def one_line_error(proc) -> str:
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr and proc.stderr.strip().splitlines()[-1].startswith("alba: error: ")
-    return proc.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.slow

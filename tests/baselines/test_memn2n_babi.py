@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import BUDGET, assert_same_run, cut_back, metric_records, run_cli
+from conftest import BUDGET, assert_same_run, cut_back, metric_records, one_line_error, run_cli
 
 # Measured on 1 CPU thread (seed 0): validation error reaches 0 by epoch 6 and test error is 0.0% after 10 and
 # after 100 epochs. The ci budget trains 10 epochs, 'full' the paper's 100; both must reach the paper's <= 1%.
@@ -14,12 +14,6 @@ EPOCHS = {"ci": 10, "full": 100}[BUDGET]
 def alba(*args):
     # One thread: the tensors are tiny, and a second thread only spins (16x the CPU time on a busy machine).
     return run_cli("-m", "launch.cli", "baseline", "memn2n", *args, env={"OMP_NUM_THREADS": "1"})
-
-
-def one_line_error(proc):
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr and proc.stderr.strip().splitlines()[-1].startswith("alba: error: ")
-    return proc.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from conftest import BUDGET, assert_same_run, cut_back, metric_records, run_cli
+from conftest import BUDGET, assert_same_run, cut_back, metric_records, one_line_error, run_cli
 
 # Measured on 1 CPU thread (seed 0), default options: validation error 0.2% after 1 epoch, test error 0.0% after 10.
 EPOCHS = {"ci": 1, "full": 10}[BUDGET]
@@ -80,12 +80,6 @@ def test_help_lists_options_with_defaults():
     for option in ("--task='1'", "--embedding_size=100", "--hops=2", "--margin=0.1", "--time_features=True",
                    "--epochs=10", "--batch_size=32", "--lr=0.001", "--init_std=0.1", "--valid_fraction=0.1"):
         assert option in proc.stdout, option
-
-
-def one_line_error(proc):
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr and proc.stderr.strip().splitlines()[-1].startswith("alba: error: ")
-    return proc.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.parametrize("question, message", [

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from conftest import BUDGET, assert_same_run, cut_back, metric_records, run_cli
-from test_rnn_lm_cli import one_line_error, toy_corpus
+from conftest import BUDGET, assert_same_run, cut_back, metric_records, one_line_error, run_cli
+from test_rnn_lm_cli import toy_corpus
 
 
 def alba(*args):

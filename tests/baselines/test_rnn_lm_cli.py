@@ -8,17 +8,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import BUDGET, run_cli
+from conftest import BUDGET, one_line_error, run_cli
 
 
 def alba(*args):
     return run_cli("-m", "launch.cli", "baseline", "rnn_lm", *args, env={"OMP_NUM_THREADS": "2"})
-
-
-def one_line_error(proc):
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr and proc.stderr.strip().splitlines()[-1].startswith("alba: error: ")
-    return proc.stderr.strip().splitlines()[-1]
 
 
 def toy_corpus(path, lines=300, seed=0):

@@ -4,9 +4,9 @@ error naming file and line that writes nothing."""
 import json
 
 import pytest
-from test_text_cnn_cli import one_line_error, write_task
+from test_text_cnn_cli import write_task
 
-from conftest import BUDGET, assert_same_run, cut_back, metric_records, run_cli
+from conftest import BUDGET, assert_same_run, cut_back, metric_records, one_line_error, run_cli
 
 # Measured on 1 CPU thread (seed 0, defaults), dev accuracy after epochs 1-5: 70.3, 71.8, 77.3, 76.3, 75.5%
 # (2026-12-01; an epoch takes about 20 s on an idle core). The ci budget trains 1 epoch, 'full' the default 5.

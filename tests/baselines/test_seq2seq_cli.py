@@ -7,10 +7,9 @@ import random
 import pytest
 
 from baselines.translation_data import encode_pairs, token_batches
-from conftest import assert_same_run, cut_back, metric_records, run_cli
+from conftest import assert_same_run, cut_back, metric_records, one_line_error, run_cli
 from data_pipeline.parallel import read_parallel
 from data_pipeline.tokenizer import load_tokenizer
-from test_rnn_lm_cli import one_line_error
 
 FAST = ("--wandb=disabled", "--progress=False")
 WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet".split()

@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import BUDGET, run_cli
+from conftest import BUDGET, one_line_error, run_cli
 
 # Measured on 2 CPU threads (seed 0, 160 steps per epoch, ~13 s each on idle cores): dev accuracy 66.9, 65.7, 74.7,
 # 71.4, 76.2, 77.1, 77.5, 76.4, 75.6, 76.7% after epochs 1-10 (2026-11-30). The ci budget trains 6 epochs, 'full' the
@@ -20,12 +20,6 @@ EPOCHS = {"ci": 6, "full": 25}[BUDGET]
 
 def alba(*args):
     return run_cli("-m", "launch.cli", "baseline", "text_cnn", *args, env={"OMP_NUM_THREADS": "2"})
-
-
-def one_line_error(proc):
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr and proc.stderr.strip().splitlines()[-1].startswith("alba: error: ")
-    return proc.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.slow

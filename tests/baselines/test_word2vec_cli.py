@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import one_line_error, run_cli
 
 gensim = pytest.importorskip("gensim")
 TEST_DATA = Path(gensim.__file__).parent / "test" / "test_data"
@@ -15,12 +15,6 @@ CORPUS = TEST_DATA / "lee_background.cor"  # 60k words
 def word2vec(*args):
     return run_cli("-m", "launch.cli", "baseline", "word2vec", "--wandb=disabled", "--progress=False", *args,
                    env={"OMP_NUM_THREADS": "1"})
-
-
-def one_line_error(proc) -> str:
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr and proc.stderr.strip().splitlines()[-1].startswith("alba: error: ")
-    return proc.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.slow

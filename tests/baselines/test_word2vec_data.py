@@ -7,7 +7,7 @@ import torch
 from data_pipeline.errors import DataError
 from data_pipeline.token_lines import read_token_lines
 from data_pipeline.vocabulary import Vocabulary
-from data_pipeline.word2vec_batches import NegativeSampler, Word2VecBatches, encode_sentences, keep_probabilities
+from data_pipeline.word2vec_batches import NegativeSampler, Word2VecBatches, keep_probabilities
 from modeling.baselines.word2vec import Word2Vec, Word2VecConfig
 
 

@@ -3,19 +3,10 @@ import dataclasses
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, one_line_error, run_cli
 from pretrain.config import RunConfig
 
 SCRIPT = ROOT / "launch" / "pretrain.py"
-
-
-def one_line_error(proc):
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr, proc.stderr
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
-    errors = [l for l in lines if l.startswith("alba: error: ")]
-    assert len(errors) == 1 and lines[-1] == errors[0], proc.stderr  # progress bars may precede it
-    return errors[0]
 
 
 def test_help_lists_every_option_with_default():
