@@ -219,5 +219,6 @@ def _run_grid(cfg: TextCnnRunConfig):
         print(f"  {100 * row['median']['eval_accuracy']:.2f} ({100 * row['min']['eval_accuracy']:.2f} - "
               f"{100 * row['max']['eval_accuracy']:.2f})  {setting}")
 
+
 TITLE = ("alba baseline text_cnn: convolutional sentence classifier (Kim 2014; --model=char: Zhang et al. 2015) on a "
          "single-sentence GLUE task; prints the dev accuracy")
