@@ -30,6 +30,8 @@ class NplmRunConfig(LmDataOptions):
     hidden_size: int = option(50, "h: the tanh hidden units", group="model")
     direct: bool = option(True, "the direct connections W from the words' features to the output", group="model")
     dropout: float = option(0.3, "dropout on the features x and the tanh units (not in the paper)", group="model")
+    word_dropout: float = option(0.0, "the probability that a context word is dropped whole in training (its m "
+                                 "features zeroed; not in the paper)", group="model")
     init_range: float = option(0.05, "weights and C start uniform in +-init_range, biases at 0", group="model")
     # -- training
     epochs: int = option(5, "passes over the training windows", group="train")
@@ -46,9 +48,10 @@ class NplmRunConfig(LmDataOptions):
         self.check(positive=("embedding_size", "hidden_size", "epochs", "batch_size"))
         if self.order < 2:
             raise ConfigError(f"--order must be at least 2 (one word of context), got {self.order}")
-        if not 0 <= self.dropout < 1 or self.lr <= 0 or self.init_range <= 0 or self.weight_decay < 0:
-            raise ConfigError("--dropout must be in [0, 1), --lr and --init_range positive, --weight_decay "
-                              "non-negative")
+        if not (0 <= self.dropout < 1 and 0 <= self.word_dropout < 1) or min(self.lr, self.init_range) <= 0 \
+                or self.weight_decay < 0:
+            raise ConfigError("--dropout and --word_dropout must be in [0, 1), --lr and --init_range positive, "
+                              "--weight_decay non-negative")
         if not 0 < self.lr_decay <= 1 or not 0 <= self.mix_weight <= 1:
             raise ConfigError("--lr_decay must be in (0, 1] and --mix_weight in [0, 1]")
 
@@ -69,8 +72,9 @@ def run(cfg: NplmRunConfig):
                           f"{cfg.batch_size}")
     out, checkpoint = prepare_run_dir(cfg)
     torch.manual_seed(cfg.seed)
-    model = NeuralProbabilisticLM(NplmConfig(len(vocab), cfg.order, cfg.embedding_size, cfg.hidden_size,
-                                             cfg.direct, cfg.dropout, cfg.init_range))
+    model = NeuralProbabilisticLM(NplmConfig(
+        len(vocab), order=cfg.order, embedding_size=cfg.embedding_size, hidden_size=cfg.hidden_size,
+        direct=cfg.direct, dropout=cfg.dropout, word_dropout=cfg.word_dropout, init_range=cfg.init_range))
     biases = [p for name, p in model.named_parameters() if name.endswith("bias")]
     weights = [p for name, p in model.named_parameters() if not name.endswith("bias")]
     optimizer = torch.optim.Adam([{"params": weights, "weight_decay": cfg.weight_decay},

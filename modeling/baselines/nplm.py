@@ -27,6 +27,7 @@ class NplmConfig(SavedConfig):
     hidden_size: int = 50  # h, the tanh units
     direct: bool = True  # the direct connections W
     dropout: float = 0.0  # on x and on the tanh units (not in the paper)
+    word_dropout: float = 0.0  # drops whole context words, so the network also learns from shorter contexts
     init_range: float = 0.05  # weights start uniform in ±init_range, biases at 0
 
 
@@ -59,7 +60,12 @@ class NeuralProbabilisticLM(AlbaPreTrainedModel):
         """input_ids (B, n-1): each row a context, oldest word first; labels (B,): the word that follows it."""
         if input_ids.shape[-1] != self.config.order - 1:
             raise ValueError(f"a context holds order-1 = {self.config.order - 1} words, got {input_ids.shape[-1]}")
-        x = self.dropout(self.C(input_ids).flatten(-2))
+        features = self.C(input_ids)
+        p = self.config.word_dropout
+        if self.training and p > 0:  # a word's m features zeroed together, the rest scaled as dropout does
+            keep = torch.rand(features.shape[:-1] + (1,), device=features.device) >= p
+            features = features * keep / (1 - p)
+        x = self.dropout(features.flatten(-2))
         logits = self.U(self.dropout(torch.tanh(self.H(x))))
         if self.W is not None:
             logits = logits + self.W(x)

@@ -97,3 +97,27 @@ def test_dropout_acts_in_training_only_and_save_load_round_trips(tmp_path):
     torch.testing.assert_close(loaded(rows).logits, model(rows).logits)
     with pytest.raises(ValueError, match="order-1 = 3 words"):
         model(torch.zeros(2, N, dtype=torch.long))
+
+
+def test_word_dropout_drops_whole_context_words_in_training_only():
+    model = tiny_model(word_dropout=0.5)  # dropout 0: only whole words are dropped
+    context = torch.tensor([1, 2, 3])
+    C = model.C.weight.detach()
+
+    def logits_with(kept):  # the formula with the dropped words' features zeroed, the kept ones scaled by 1/(1-p)
+        x = torch.cat([C[w] * (2.0 if k else 0.0) for w, k in zip(context, kept)])
+        return model.U.bias + model.U.weight @ torch.tanh(model.H.bias + model.H.weight @ x) + model.W.weight @ x
+
+    masks = [tuple(bool(m >> i & 1) for i in range(N - 1)) for m in range(2 ** (N - 1))]
+    expected = {mask: logits_with(mask).detach() for mask in masks}
+    torch.manual_seed(1)
+    with torch.no_grad():
+        rows = model(context.repeat(800, 1)).logits
+    seen = []
+    for row in rows:
+        (mask,) = [m for m, e in expected.items() if torch.allclose(row, e, atol=1e-5)]
+        seen.append(mask)
+    for mask in masks:  # each word kept or dropped alone, p = 0.5: every mask about 1/8 of the rows
+        assert 60 < seen.count(mask) < 140, (mask, seen.count(mask))
+    model.eval()
+    torch.testing.assert_close(model(context[None]).logits[0], by_the_formula(model, context))
