@@ -61,6 +61,7 @@ def test_help_lists_the_options_with_their_defaults():
     proc = alba("--help")
     assert proc.returncode == 0, proc.stderr
     for option in ("--order=5", "--embedding_size=60", "--hidden_size=50", "--direct=True", "--dropout=0.3",
+                   "--word_dropout=0.0",
                    "--epochs=5", "--batch_size=64", "--lr=0.001", "--lr_decay=1.0", "--weight_decay=0.0",
                    "--mix_weight=0.5", "--train_fraction=0.8", "--split_file='ptb.valid.txt'", "--ngram_order=3"):
         assert option in proc.stdout, option
@@ -78,6 +79,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     (tmp_path / "ptb.valid.txt").write_text("a\nb\nc\nd\ne\n", encoding="utf-8")
     assert "training windows are too few" in one_line_error(alba(f"--data_dir={tmp_path}", f"--output_dir={out}"))
     assert "--order must be at least 2" in one_line_error(alba(f"--data_dir={tmp_path}", "--order=1"))
+    assert "--word_dropout must be in [0, 1)" in one_line_error(alba(f"--data_dir={tmp_path}", "--word_dropout=1"))
     line = one_line_error(alba(f"--data_dir={tmp_path}", "--hidden=3"))
     assert "unknown option --hidden" in line and "hidden_size" in line
     assert not out.exists()
