@@ -21,10 +21,11 @@ def tiny_model(direct=True, **kw):
     return model
 
 
-def by_the_formula(model, context):
-    """y = b + W x + U tanh(d + H x), x the concatenated features of the context's words, oldest first."""
+def by_the_formula(model, context, scales=None):
+    """y = b + W x + U tanh(d + H x), x the concatenated features of the context's words, oldest first (each
+    multiplied by its scale, when given)."""
     C = model.C.weight
-    x = torch.cat([C[w] for w in context])
+    x = torch.cat([C[w] * (1.0 if scales is None else scales[i]) for i, w in enumerate(context)])
     y = model.U.bias + model.U.weight @ torch.tanh(model.H.bias + model.H.weight @ x)
     return y + model.W.weight @ x if model.W is not None else y
 
@@ -102,14 +103,9 @@ def test_dropout_acts_in_training_only_and_save_load_round_trips(tmp_path):
 def test_word_dropout_drops_whole_context_words_in_training_only():
     model = tiny_model(word_dropout=0.5)  # dropout 0: only whole words are dropped
     context = torch.tensor([1, 2, 3])
-    C = model.C.weight.detach()
-
-    def logits_with(kept):  # the formula with the dropped words' features zeroed, the kept ones scaled by 1/(1-p)
-        x = torch.cat([C[w] * (2.0 if k else 0.0) for w, k in zip(context, kept)])
-        return model.U.bias + model.U.weight @ torch.tanh(model.H.bias + model.H.weight @ x) + model.W.weight @ x
-
     masks = [tuple(bool(m >> i & 1) for i in range(N - 1)) for m in range(2 ** (N - 1))]
-    expected = {mask: logits_with(mask).detach() for mask in masks}
+    # The formula with the dropped words' features zeroed, the kept ones scaled by 1/(1-p).
+    expected = {mask: by_the_formula(model, context, [2.0 if k else 0.0 for k in mask]).detach() for mask in masks}
     torch.manual_seed(1)
     with torch.no_grad():
         rows = model(context.repeat(800, 1)).logits
