@@ -16,8 +16,7 @@ CORPUS = TEST_DATA / "lee_background.cor"  # 60k words
 
 
 def glove(*args):
-    return run_cli("-m", "launch.cli", "baseline", "glove", "--wandb=disabled", "--progress=False", *args,
-                   env={"OMP_NUM_THREADS": "1"})
+    return run_cli("-m", "launch.cli", "baseline", "glove", "--wandb=disabled", "--progress=False", *args)
 
 
 @pytest.mark.slow

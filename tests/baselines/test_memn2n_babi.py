@@ -12,8 +12,7 @@ EPOCHS = {"ci": 7, "full": 100}[BUDGET]
 
 
 def alba(*args):
-    # One thread: the tensors are tiny, and a second thread only spins (16x the CPU time on a busy machine).
-    return run_cli("-m", "launch.cli", "baseline", "memn2n", *args, env={"OMP_NUM_THREADS": "1"})
+    return run_cli("-m", "launch.cli", "baseline", "memn2n", *args)
 
 
 @pytest.mark.slow

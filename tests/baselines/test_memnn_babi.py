@@ -12,8 +12,7 @@ EPOCHS = {"ci": 1, "full": 10}[BUDGET]
 
 
 def alba(*args):
-    # One thread: the tensors are tiny, and a second thread only spins.
-    return run_cli("-m", "launch.cli", "baseline", "memnn", *args, env={"OMP_NUM_THREADS": "1"})
+    return run_cli("-m", "launch.cli", "baseline", "memnn", *args)
 
 
 def test_task1_test_error_at_most_one_percent(shared_data, tmp_path):

@@ -13,8 +13,7 @@ CORPUS = TEST_DATA / "lee_background.cor"  # 60k words
 
 
 def word2vec(*args):
-    return run_cli("-m", "launch.cli", "baseline", "word2vec", "--wandb=disabled", "--progress=False", *args,
-                   env={"OMP_NUM_THREADS": "1"})
+    return run_cli("-m", "launch.cli", "baseline", "word2vec", "--wandb=disabled", "--progress=False", *args)
 
 
 @pytest.mark.slow
