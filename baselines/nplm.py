@@ -23,6 +23,7 @@ class NplmRunConfig(LmDataOptions):
     epochs, and dropout 0.3 (not in the paper) holds off the overfitting of 59k training words."""
     NAME = "nplm"
     RESUMABLE_CHANGES = (*LmDataOptions.RESUMABLE_CHANGES, "mix_weight")
+    JOINED = ("ensemble",)
 
     # -- model
     order: int = option(5, "n: each word is predicted from the n-1 words before it", group="model")
@@ -43,6 +44,9 @@ class NplmRunConfig(LmDataOptions):
     # -- evaluation
     mix_weight: float = option(0.5, "the network's weight in the mixture with Kneser-Ney reported beside it "
                                 "(the paper's 'mix' models: a fixed 0.5 with its trigram)", group="eval")
+    ensemble: str = option("", "comma-separated folders of finished nplm runs on this split: instead of training, "
+                           "their networks' test probabilities are averaged (the model and training options are "
+                           "then unused)", group="eval")
 
     def __post_init__(self):
         self.check(positive=("embedding_size", "hidden_size", "epochs", "batch_size"))
@@ -60,12 +64,13 @@ def run(cfg: NplmRunConfig):
     import torch
 
     from data_pipeline.lm_corpus import EOS
-    from modeling.baselines.ngram import perplexity
     from modeling.baselines.nplm import NeuralProbabilisticLM, NplmConfig, contexts, window_perplexity, \
         window_probabilities
 
     description, vocab, ids = load_ids(cfg)  # a bad file stops here, before anything is written
     pad = vocab.index[EOS]  # the stream starts a line: before it, as if a line had just ended
+    if cfg.ensemble:
+        return _evaluate_ensemble(cfg, description, vocab, ids, pad)
     inputs, targets = contexts(ids["train"], cfg.order, pad), torch.as_tensor(ids["train"][1:])
     if len(targets) < cfg.batch_size:
         raise ConfigError(f"{description}: {len(targets)} training windows are too few for --batch_size="
@@ -84,11 +89,7 @@ def run(cfg: NplmRunConfig):
     (out / "vocab.json").write_text(json.dumps(vocab.words) + "\n", encoding="utf-8")
 
     def finish(engine, state):
-        network = window_probabilities(engine.unwrapped, ids["test"], pad).tolist()
-        ngram = ngram_probabilities(cfg, vocab, ids["train"], ids["test"])
-        result = {"test_perplexity": perplexity(network), "ngram_test_perplexity": perplexity(ngram),
-                  "mixture_test_perplexity": perplexity([cfg.mix_weight * p + (1 - cfg.mix_weight) * q
-                                                         for p, q in zip(network, ngram)])}
+        result = _test_result(cfg, vocab, ids, window_probabilities(engine.unwrapped, ids["test"], pad).tolist())
         if ids["valid"] is not None:
             result["valid_perplexity"] = window_perplexity(engine.unwrapped, ids["valid"], pad)
         engine.unwrapped.save_pretrained(out)
@@ -103,11 +104,52 @@ def run(cfg: NplmRunConfig):
     training = Training(model, optimizer, scheduler, cfg.epochs * steps_per_epoch, batches, describe,
                         validate if ids["valid"] is not None else None, eval_every=steps_per_epoch)
     result = run_training(cfg, out, checkpoint, training, finish)
+    _report(cfg, description, f"NPLM {shape} ({cfg.epochs} epochs)", result)
+
+
+def _test_result(cfg: NplmRunConfig, vocab, ids, network: list[float]) -> dict:
+    """The network's test perplexity, Kneser-Ney's on the same targets, and their mixture's."""
+    from modeling.baselines.ngram import perplexity
+
+    ngram = ngram_probabilities(cfg, vocab, ids["train"], ids["test"])
+    return {"test_perplexity": perplexity(network), "ngram_test_perplexity": perplexity(ngram),
+            "mixture_test_perplexity": perplexity([cfg.mix_weight * p + (1 - cfg.mix_weight) * q
+                                                   for p, q in zip(network, ngram)])}
+
+
+def _report(cfg: NplmRunConfig, description: str, name: str, result: dict) -> None:
     print(f"\nTest perplexity per word ({description}):\n"
-          f"  NPLM {shape} ({cfg.epochs} epochs): {result['test_perplexity']:.2f}\n"
+          f"  {name}: {result['test_perplexity']:.2f}\n"
           f"  Kneser-Ney {cfg.ngram_order}-gram: {result['ngram_test_perplexity']:.2f}\n"
           f"  mixture, {cfg.mix_weight:g} NPLM + {1 - cfg.mix_weight:g} Kneser-Ney: "
           f"{result['mixture_test_perplexity']:.2f}")
+
+
+def _evaluate_ensemble(cfg: NplmRunConfig, description: str, vocab, ids, pad: int) -> None:
+    """The mean of the listed runs' probabilities of each test word: their networks differ in seed or shape, so
+    they err on different words. Each run must have been trained on this split (its vocab.json is this one)."""
+    from pathlib import Path
+
+    import torch
+
+    from modeling.baselines.ngram import perplexity
+    from modeling.baselines.nplm import NeuralProbabilisticLM, window_probabilities
+
+    members = []
+    for folder in map(Path, cfg.ensemble.split(",")):  # every member is checked before anything is written
+        words = folder / "vocab.json"
+        if not words.is_file():
+            raise ConfigError(f"--ensemble: {folder} has no vocab.json: expected the folder of a finished nplm run")
+        if json.loads(words.read_text(encoding="utf-8")) != list(vocab.words):
+            raise ConfigError(f"--ensemble: {words} is not the vocabulary of {description} in --data_dir "
+                              f"{cfg.data_dir}: that run was trained on other text")
+        members.append(NeuralProbabilisticLM.from_pretrained(folder))
+    out, _ = prepare_run_dir(cfg, need_checkpoint=False)
+    each = torch.stack([window_probabilities(m, ids["test"], pad) for m in members])
+    result = {**_test_result(cfg, vocab, ids, each.mean(0).tolist()),
+              "members": {name: perplexity(p.tolist()) for name, p in zip(cfg.ensemble.split(","), each)}}
+    (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    _report(cfg, description, f"mean of {len(members)} NPLMs ({', '.join(cfg.ensemble.split(','))})", result)
 
 
 TITLE = ("alba baseline nplm: neural probabilistic language model (Bengio et al. 2003), n-gram window embeddings "
