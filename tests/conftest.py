@@ -17,9 +17,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 def run_cli(*args, cwd=None, timeout=600, env=None):
     """Run a launch script or `-m launch.cli` the way a user would; returns a CompletedProcess. A single-process
-    alba command runs inside this interpreter (the same fire entry, its output and exit status captured), which
-    saves an interpreter and torch start-up per call; anything else, or with ALBA_TEST_SUBPROCESS=1, runs as a
-    new process."""
+    alba command runs inside this interpreter (the `alba` console script's main on its argv, output and exit
+    status captured), which saves an interpreter and torch start-up per call; anything else, or with
+    ALBA_TEST_SUBPROCESS=1, runs as a new process."""
     command = _alba_command(args)
     if command is not None and env is None and not os.environ.get("ALBA_TEST_SUBPROCESS"):
         return _run_in_process(args, command, cwd or ROOT)
@@ -64,13 +64,13 @@ def _run_in_process(args, command: list[str], cwd) -> subprocess.CompletedProces
     import traceback
     import warnings
 
-    import fire
     from accelerate.state import AcceleratorState, PartialState
 
-    from launch.cli import COMMANDS
+    from launch.cli import main
 
     out, err, code = io.StringIO(), io.StringIO(), 0
-    saved_cwd, saved_mode = os.getcwd(), os.environ.get("WANDB_MODE")
+    saved_cwd, saved_mode, saved_argv = os.getcwd(), os.environ.get("WANDB_MODE"), sys.argv
+    sys.argv = ["alba", *command]  # what the console script `alba` reads, --help and launcher flags included
     os.environ["WANDB_MODE"] = "offline"
     os.chdir(cwd)
     try:
@@ -80,7 +80,7 @@ def _run_in_process(args, command: list[str], cwd) -> subprocess.CompletedProces
             warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: sys.stderr.write(
                 warnings.formatwarning(message, category, filename, lineno, line))
             try:
-                fire.Fire(COMMANDS, command=command, name="alba")
+                main()
             except SystemExit as e:
                 code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
             except Exception:  # what would end a new process with a traceback
@@ -88,6 +88,7 @@ def _run_in_process(args, command: list[str], cwd) -> subprocess.CompletedProces
                 code = 1
     finally:
         os.chdir(saved_cwd)
+        sys.argv = saved_argv
         if saved_mode is None:
             os.environ.pop("WANDB_MODE", None)
         else:

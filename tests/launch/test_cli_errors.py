@@ -90,21 +90,20 @@ def test_model_is_checked_before_any_data_is_read(tmp_path):
 def test_help_has_one_style_everywhere():
     """Groups list their commands with a line each; plain commands list their options with defaults, in the config
     commands' style (no Fire pages with short flags)."""
-    env = {"PYTHONPATH": str(ROOT)}
-    top = run_cli("-m", "launch.cli", "--help", env=env)
+    top = run_cli("-m", "launch.cli", "--help")
     assert top.returncode == 0 and top.stdout.startswith("alba COMMAND")
     for word in ("pretrain", "data", "baseline", "finetune", "export", "predict", "plot"):
         line = next(l for l in top.stdout.splitlines() if l.strip().startswith(word + " "))
         assert len(line.split()) > 2, line  # described
-    data = run_cli("-m", "launch.cli", "data", "--help", env=env)
+    data = run_cli("-m", "launch.cli", "data", "--help")
     assert all(f"  {c} " in data.stdout for c in ("corpus", "tokenizer", "build", "inspect"))
-    corpus = run_cli("-m", "launch.cli", "data", "corpus", "--help", env=env)
+    corpus = run_cli("-m", "launch.cli", "data", "corpus", "--help")
     assert "--source='embedded'" in corpus.stdout and "--overwrite=False" in corpus.stdout
-    export = run_cli(ROOT / "launch" / "export.py", "-h", env=env)
+    export = run_cli(ROOT / "launch" / "export.py", "-h")
     assert "--checkpoint (required" in export.stdout and "--tokenizer=''" in export.stdout
-    baseline = run_cli("-m", "launch.cli", "baseline", "text_cnn", "--help", env=env)
+    baseline = run_cli("-m", "launch.cli", "baseline", "text_cnn", "--help")
     assert "--filter_widths=" in baseline.stdout and "[model]" in baseline.stdout
-    pretrain = run_cli(SCRIPT, "--help", env=env)
+    pretrain = run_cli(SCRIPT, "--help")
     assert "albert-demo, albert-test" in pretrain.stdout  # the preset names
     for proc in (top, data, corpus, export, baseline, pretrain):
         assert proc.returncode == 0 and "SYNOPSIS" not in proc.stdout and "-s, --source" not in proc.stdout
