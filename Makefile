@@ -22,7 +22,8 @@ install: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(PY) launch/pretrain.py
 
-# Tests run in TEST_WORKERS processes (pytest-xdist; a file's tests stay in one), one torch thread each (tests/conftest.py).
+# Tests run in TEST_WORKERS processes (pytest-xdist; a file's tests stay in one), one torch thread each
+# (tests/conftest.py).
 TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist loadfile
 

@@ -135,8 +135,8 @@ def _evaluate_ensemble(cfg: NplmRunConfig, description: str, vocab, ids, pad: in
     from modeling.baselines.ngram import perplexity
     from modeling.baselines.nplm import NeuralProbabilisticLM, window_probabilities
 
-    members = []
-    for folder in map(Path, cfg.ensemble.split(",")):  # every member is checked before anything is written
+    names, members = cfg.ensemble.split(","), []
+    for folder in map(Path, names):  # every member is checked before anything is written
         words = folder / "vocab.json"
         if not words.is_file():
             raise ConfigError(f"--ensemble: {folder} has no vocab.json: expected the folder of a finished nplm run")
@@ -147,9 +147,9 @@ def _evaluate_ensemble(cfg: NplmRunConfig, description: str, vocab, ids, pad: in
     out, _ = prepare_run_dir(cfg, need_checkpoint=False)
     each = torch.stack([window_probabilities(m, ids["test"], pad) for m in members])
     result = {**_test_result(cfg, vocab, ids, each.mean(0).tolist()),
-              "members": {name: perplexity(p.tolist()) for name, p in zip(cfg.ensemble.split(","), each)}}
+              "members": {name: perplexity(p.tolist()) for name, p in zip(names, each)}}
     (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    _report(cfg, description, f"mean of {len(members)} NPLMs ({', '.join(cfg.ensemble.split(','))})", result)
+    _report(cfg, description, f"mean of {len(names)} NPLMs ({', '.join(names)})", result)
 
 
 TITLE = ("alba baseline nplm: neural probabilistic language model (Bengio et al. 2003), n-gram window embeddings "
